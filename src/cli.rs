@@ -1,0 +1,144 @@
+//! The command line: clap derive types and their help text.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::answers::{Database, FeatureSet, Idp, ProjectName};
+
+const ABOUT: &str = "Scaffold secured Rust web services";
+
+const LONG_ABOUT: &str = "\
+Scaffold secured Rust web services.
+
+nestflux generates a complete axum service that is secure by default:
+input validation, deny-by-default routing, parameterized queries, RFC 9457
+errors and request tracing, plus the security features you choose.";
+
+const AFTER_HELP: &str = "\
+Examples:
+  nestflux new my-api                          ask the questions (on a terminal)
+  nestflux new my-api --yes                    take the defaults, ask nothing
+  nestflux new my-api --idp authentik --features headers,cors --yes
+
+Exit codes: 0 success, 1 failure, 2 usage error.";
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "nestflux",
+    version,
+    about = ABOUT,
+    long_about = LONG_ABOUT,
+    after_help = AFTER_HELP,
+    propagate_version = true,
+    arg_required_else_help = true
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// When to use colours in messages
+    #[arg(long, global = true, help_heading = "Global options", value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
+    pub color: ColorChoice,
+
+    /// Print only errors
+    #[arg(short, long, global = true, help_heading = "Global options", conflicts_with = "verbose")]
+    pub quiet: bool,
+
+    /// Print more detail, such as every file written
+    #[arg(short, long, global = true, help_heading = "Global options", action = clap::ArgAction::Count)]
+    pub verbose: u8,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    /// Colour only when writing to a terminal (honours NO_COLOR)
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create a new secured web service in a new directory
+    #[command(after_help = NEW_AFTER_HELP)]
+    New(NewArgs),
+}
+
+const NEW_AFTER_HELP: &str = "\
+On a terminal, nestflux asks for every answer no flag or preset gave. Without
+a terminal (CI, pipes) it never asks: pass --yes to take the defaults for what
+is missing, or pass every flag.
+
+Feature keys (default: all): headers, rate-limit, cors, audit-log, encryption.
+Input validation, deny-by-default routing and parameterized queries are always on.
+
+Examples:
+  nestflux new my-api
+  nestflux new my-api --idp keycloak --db sqlite --yes
+  nestflux new services/billing --name billing-api --features headers,cors --yes
+  nestflux new my-api --preset team/nestflux.toml --yes
+  nestflux new my-api --yes --dry-run          show the files, write nothing";
+
+#[derive(Debug, Args)]
+pub struct NewArgs {
+    /// Directory to create (it must not exist, or be empty); its last
+    /// component is the project name unless --name is given
+    #[arg(value_name = "PATH")]
+    pub path: PathBuf,
+
+    /// Project and crate name: lowercase letters, digits, `-` and `_`,
+    /// starting with a letter [default: the last component of PATH]
+    #[arg(long, value_parser = parse_name)]
+    pub name: Option<ProjectName>,
+
+    /// Identity provider whose access tokens the service accepts [default: keycloak]
+    #[arg(long, value_enum, value_name = "IDP")]
+    pub idp: Option<Idp>,
+
+    /// Database the service stores its data in [default: sqlite]
+    #[arg(long, value_enum, value_name = "DB")]
+    pub db: Option<Database>,
+
+    /// Exact set of optional security features, comma-separated, or `none`
+    /// [possible values: headers, rate-limit, cors, audit-log, encryption]
+    /// [default: all of them]
+    #[arg(long, value_name = "LIST", value_parser = FeatureSet::parse_list)]
+    pub features: Option<FeatureSet>,
+
+    /// Read answers from a file in the `nestflux.toml` format; flags override it
+    #[arg(long, value_name = "FILE")]
+    pub preset: Option<PathBuf>,
+
+    /// Ask nothing: take the defaults for every answer no flag or preset gave
+    #[arg(short = 'y', long)]
+    pub yes: bool,
+
+    /// Print the files that would be written, with their sizes, and write nothing
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+fn parse_name(raw: &str) -> Result<ProjectName, String> {
+    ProjectName::parse(raw).map_err(|e| match e.suggestion {
+        Some(s) => format!("{}\n\n  tip: try `--name {s}`", e.rule),
+        None => e.rule,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+}

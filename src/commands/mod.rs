@@ -1,0 +1,4 @@
+//! One module per subcommand, each a thin composition of answers, prompt,
+//! render and write.
+
+pub mod new;

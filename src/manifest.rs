@@ -1,0 +1,112 @@
+//! Which template files exist for which answers, decided here and nowhere
+//! else.
+//!
+//! The rule: every file under `templates/` is generated, unless an entry
+//! below names it (or a directory holding it, written with a trailing `/`)
+//! together with the condition under which it exists. A file whose name ends
+//! in `.jinja` is rendered with minijinja and written without that suffix;
+//! every other file is copied byte for byte.
+//!
+//! Files that differ only in a few lines between answers are one template
+//! with `{% if %}` blocks instead; this table is for files that exist or not.
+
+use crate::answers::{Answers, Database, Feature, Idp};
+
+/// When a conditional template file is generated.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum When {
+    Idp(Idp),
+    Database(Database),
+    Feature(Feature),
+}
+
+impl When {
+    pub fn holds(self, answers: &Answers) -> bool {
+        match self {
+            When::Idp(idp) => answers.idp == idp,
+            When::Database(db) => answers.database == db,
+            When::Feature(feature) => answers.features.contains(feature),
+        }
+    }
+}
+
+/// The conditional files. Paths are relative to `templates/`, as written in
+/// the template tree (with any `.jinja` suffix). Empty until a feature adds
+/// files of its own: the features that have not landed yet generate nothing.
+pub const CONDITIONAL: &[(&str, When)] = &[];
+
+/// The template suffix that marks a file to render.
+pub const TEMPLATE_SUFFIX: &str = ".jinja";
+
+/// Whether the template at `path` is generated for `answers`, given a table
+/// of conditional entries (always [`CONDITIONAL`] outside tests).
+pub fn included(path: &str, answers: &Answers, table: &[(&str, When)]) -> bool {
+    table
+        .iter()
+        .filter(|(entry, _)| covers(entry, path))
+        .all(|(_, when)| when.holds(answers))
+}
+
+/// Whether a table entry names `path`: exactly, or as a directory prefix.
+pub fn covers(entry: &str, path: &str) -> bool {
+    match entry.strip_suffix('/') {
+        Some(dir) => path
+            .strip_prefix(dir)
+            .is_some_and(|rest| rest.starts_with('/')),
+        None => entry == path,
+    }
+}
+
+/// The path a template is written to in the generated project.
+pub fn output_path(template_path: &str) -> &str {
+    template_path
+        .strip_suffix(TEMPLATE_SUFFIX)
+        .unwrap_or(template_path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::answers::{FeatureSet, PartialAnswers, ProjectName};
+
+    fn answers(features: &str, idp: Idp) -> Answers {
+        PartialAnswers {
+            idp: Some(idp),
+            features: Some(FeatureSet::parse_list(features).unwrap()),
+            ..Default::default()
+        }
+        .with_defaults(ProjectName::parse("t").unwrap())
+    }
+
+    const TABLE: &[(&str, When)] = &[
+        ("src/crypto/", When::Feature(Feature::Encryption)),
+        ("deploy/realm.json.jinja", When::Idp(Idp::Keycloak)),
+    ];
+
+    #[test]
+    fn files_without_an_entry_are_always_included() {
+        assert!(included("src/main.rs", &answers("none", Idp::Oidc), TABLE));
+    }
+
+    #[test]
+    fn a_directory_entry_covers_every_file_below_it() {
+        let path = "src/crypto/keys.rs.jinja";
+        assert!(included(path, &answers("encryption", Idp::Oidc), TABLE));
+        assert!(!included(path, &answers("cors", Idp::Oidc), TABLE));
+        // A sibling that merely shares the prefix is not covered.
+        assert!(included("src/crypto_util.rs", &answers("none", Idp::Oidc), TABLE));
+    }
+
+    #[test]
+    fn a_file_entry_covers_only_that_file() {
+        let path = "deploy/realm.json.jinja";
+        assert!(included(path, &answers("none", Idp::Keycloak), TABLE));
+        assert!(!included(path, &answers("none", Idp::Authentik), TABLE));
+    }
+
+    #[test]
+    fn the_template_suffix_is_dropped_from_output_paths() {
+        assert_eq!(output_path("Cargo.toml.jinja"), "Cargo.toml");
+        assert_eq!(output_path(".gitignore"), ".gitignore");
+    }
+}

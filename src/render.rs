@@ -1,0 +1,294 @@
+//! The only module that knows minijinja and the template tree: it turns
+//! `Answers` into the in-memory set of files of a project.
+
+use std::collections::BTreeMap;
+
+use include_dir::{Dir, include_dir};
+use minijinja::syntax::SyntaxConfig;
+use minijinja::value::Serde;
+use minijinja::{AutoEscape, Environment, UndefinedBehavior, Value};
+use serde::Serialize;
+
+use crate::answers::{Answers, Feature, NESTFLUX_VERSION, PROJECT_FILE};
+use crate::error::UserError;
+use crate::manifest::{self, TEMPLATE_SUFFIX, When};
+
+/// The templates, embedded at build time so the installed binary needs
+/// nothing beside it.
+pub static TEMPLATES: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/templates");
+
+/// A rendered project: relative path (with `/` separators) to contents,
+/// sorted by path so output, listings and snapshots are deterministic.
+pub type FileSet = BTreeMap<String, Vec<u8>>;
+
+/// Renders the project for `answers` from the embedded templates.
+pub fn render(answers: &Answers) -> Result<FileSet, UserError> {
+    render_tree(&TEMPLATES, answers, manifest::CONDITIONAL)
+}
+
+/// Renders any template tree; tests use it with small fixture trees.
+pub fn render_tree(
+    tree: &'static Dir<'static>,
+    answers: &Answers,
+    conditional: &[(&str, When)],
+) -> Result<FileSet, UserError> {
+    let mut files = Vec::new();
+    collect_files(tree, &mut files);
+    // include_dir keeps the order of the file system; sort for determinism.
+    files.sort_by_key(|f| f.path());
+
+    // Syntax errors and render errors are collected and reported together.
+    let (env, mut errors) = environment(&files)?;
+    let context = Value::from(Serde(Context::new(answers)));
+
+    let mut out = FileSet::new();
+    for file in files {
+        let path = template_path(file);
+        if !manifest::included(&path, answers, conditional) {
+            continue;
+        }
+        if path.ends_with(TEMPLATE_SUFFIX) && env.get_template(&path).is_err() {
+            continue; // a syntax error, already in `errors`
+        }
+        let contents = if path.ends_with(TEMPLATE_SUFFIX) {
+            match env
+                .get_template(&path)
+                .and_then(|t| t.render(&context))
+            {
+                Ok(text) => normalize_newline(text).into_bytes(),
+                Err(e) => {
+                    errors.push(describe(&e));
+                    continue;
+                }
+            }
+        } else {
+            file.contents().to_vec()
+        };
+        out.insert(manifest::output_path(&path).to_owned(), contents);
+    }
+    if !errors.is_empty() {
+        return Err(template_errors(errors));
+    }
+    if out
+        .insert(PROJECT_FILE.to_owned(), answers.to_toml().into_bytes())
+        .is_some()
+    {
+        return Err(UserError::failure(format!(
+            "a template writes `{PROJECT_FILE}`, which nestflux writes itself from the answers"
+        )));
+    }
+    Ok(out)
+}
+
+/// The template context. Feature keys become identifiers with `_` for `-`
+/// (`features.rate_limit`), and every feature is present, on or off, so a
+/// misspelt key is an error under strict undefined behaviour.
+#[derive(Serialize)]
+struct Context {
+    project: ProjectContext,
+    idp: &'static str,
+    database: &'static str,
+    features: BTreeMap<String, bool>,
+    nestflux_version: &'static str,
+}
+
+#[derive(Serialize)]
+struct ProjectContext {
+    /// The package name, e.g. `my-api`.
+    name: String,
+    /// The crate name, e.g. `my_api`.
+    crate_name: String,
+}
+
+impl Context {
+    fn new(answers: &Answers) -> Self {
+        Self {
+            project: ProjectContext {
+                name: answers.name.to_string(),
+                crate_name: answers.name.crate_name(),
+            },
+            idp: answers.idp.key(),
+            database: answers.database.key(),
+            features: Feature::ALL
+                .into_iter()
+                .map(|f| (f.key().replace('-', "_"), answers.features.contains(f)))
+                .collect(),
+            nestflux_version: NESTFLUX_VERSION,
+        }
+    }
+}
+
+/// The environment with every template loaded, and the syntax errors of
+/// those that failed to parse.
+fn environment(
+    files: &[&'static include_dir::File<'static>],
+) -> Result<(Environment<'static>, Vec<String>), UserError> {
+    let mut env = Environment::new();
+    env.set_undefined_behavior(UndefinedBehavior::Strict);
+    // The output is code and configuration, never HTML: escaping would
+    // corrupt it. Templates quote explicitly (`|tojson`) where needed.
+    env.set_auto_escape_callback(|_| AutoEscape::None);
+    // Block tags on their own lines leave no blank lines behind.
+    let syntax = SyntaxConfig::builder()
+        .keep_trailing_newline(true)
+        .trim_blocks(true)
+        .lstrip_blocks(true)
+        .build()
+        .map_err(|e| UserError::failure(format!("template syntax configuration: {e}")))?;
+    env.set_syntax(syntax);
+    let mut errors = Vec::new();
+    for file in files {
+        let path = template_path(file);
+        if !path.ends_with(TEMPLATE_SUFFIX) {
+            continue;
+        }
+        let Some(source) = file.contents_utf8() else {
+            errors.push(format!("templates/{path}: not valid UTF-8"));
+            continue;
+        };
+        if let Err(e) = env.add_template_owned(path, source) {
+            errors.push(describe(&e));
+        }
+    }
+    Ok((env, errors))
+}
+
+fn collect_files(dir: &'static Dir<'static>, out: &mut Vec<&'static include_dir::File<'static>>) {
+    out.extend(dir.files());
+    for sub in dir.dirs() {
+        collect_files(sub, out);
+    }
+}
+
+/// The path of a template relative to the tree, always with `/`.
+fn template_path(file: &include_dir::File<'_>) -> String {
+    file.path()
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy())
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// Every generated text file ends with exactly one newline, whatever the
+/// template's `{% if %}` blocks left behind.
+fn normalize_newline(mut text: String) -> String {
+    let trimmed = text.trim_end_matches('\n').len();
+    text.truncate(trimmed);
+    if !text.is_empty() {
+        text.push('\n');
+    }
+    text
+}
+
+/// `templates/<file>:<line>: <what went wrong>`, for one template error.
+fn describe(err: &minijinja::Error) -> String {
+    let location = match (err.name(), err.line()) {
+        (Some(name), Some(line)) => format!("templates/{name}:{line}"),
+        (Some(name), None) => format!("templates/{name}"),
+        _ => "templates".to_owned(),
+    };
+    let detail = err.detail().map(|d| format!(" ({d})")).unwrap_or_default();
+    format!("{location}: {}{detail}", err.kind())
+}
+
+fn template_errors(errors: Vec<String>) -> UserError {
+    let count = errors.len();
+    UserError::failure(format!(
+        "{count} template error{} (this is a bug in nestflux, please report it)",
+        if count == 1 { "" } else { "s" }
+    ))
+    .with_detail(errors.join("\n"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::answers::{FeatureSet, PartialAnswers, ProjectName};
+    use crate::manifest::When;
+
+    static FIXTURE: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/tests/fixtures/template-tree");
+    static BROKEN: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/tests/fixtures/broken-templates");
+
+    fn answers(features: &str) -> Answers {
+        PartialAnswers {
+            features: Some(FeatureSet::parse_list(features).unwrap()),
+            ..Default::default()
+        }
+        .with_defaults(ProjectName::parse("demo-api").unwrap())
+    }
+
+    const TABLE: &[(&str, When)] = &[("only-with-cors.txt", When::Feature(Feature::Cors))];
+
+    fn text(files: &FileSet, path: &str) -> String {
+        String::from_utf8(files[path].clone()).unwrap()
+    }
+
+    #[test]
+    fn jinja_files_are_rendered_and_lose_their_suffix() {
+        let files = render_tree(&FIXTURE, &answers("cors"), TABLE).unwrap();
+        assert_eq!(text(&files, "hello.txt"), "demo-api demo_api keycloak sqlite cors=on\n");
+        assert!(!files.contains_key("hello.txt.jinja"));
+    }
+
+    #[test]
+    fn other_files_are_copied_byte_for_byte() {
+        let files = render_tree(&FIXTURE, &answers("cors"), TABLE).unwrap();
+        // `{{ … }}` in a non-template file is left alone.
+        assert_eq!(text(&files, "verbatim.txt"), "{{ not a variable }}\n\n\n");
+    }
+
+    #[test]
+    fn conditional_files_follow_the_table() {
+        let with = render_tree(&FIXTURE, &answers("cors"), TABLE).unwrap();
+        let without = render_tree(&FIXTURE, &answers("none"), TABLE).unwrap();
+        assert!(with.contains_key("only-with-cors.txt"));
+        assert!(!without.contains_key("only-with-cors.txt"));
+    }
+
+    #[test]
+    fn nestflux_toml_is_written_from_the_answers() {
+        let a = answers("headers");
+        let files = render_tree(&FIXTURE, &a, TABLE).unwrap();
+        assert_eq!(text(&files, PROJECT_FILE), a.to_toml());
+    }
+
+    #[test]
+    fn every_template_error_is_reported_with_file_and_line() {
+        let err = render_tree(&BROKEN, &answers("none"), &[]).unwrap_err();
+        let detail = err.detail.unwrap();
+        assert!(err.message.starts_with("2 template errors"), "{}", err.message);
+        assert!(detail.contains("templates/a-undefined.txt.jinja:2: undefined value"), "{detail}");
+        assert!(detail.contains("templates/b-syntax.txt.jinja:3: syntax error"), "{detail}");
+    }
+
+    #[test]
+    fn the_embedded_templates_render_for_every_answer_combination() {
+        use crate::answers::{Database, Idp};
+        for idp in Idp::ALL {
+            for database in Database::AVAILABLE {
+                for features in [FeatureSet::none(), FeatureSet::all()] {
+                    let a = Answers {
+                        name: ProjectName::parse("x").unwrap(),
+                        idp,
+                        database,
+                        features,
+                    };
+                    render(&a).unwrap_or_else(|e| panic!("{idp:?} {database:?}: {e} {:?}", e.detail));
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn every_conditional_entry_names_an_existing_template() {
+        let mut files = Vec::new();
+        collect_files(&TEMPLATES, &mut files);
+        let paths: Vec<String> = files.into_iter().map(template_path).collect();
+        for (entry, _) in manifest::CONDITIONAL {
+            assert!(
+                paths.iter().any(|p| manifest::covers(entry, p)),
+                "manifest entry `{entry}` matches no file under templates/"
+            );
+        }
+    }
+}

@@ -1,0 +1,269 @@
+//! From an in-memory file set to disk. The whole project is written to a
+//! staging directory beside the target and renamed into place in one step,
+//! so a failure at any point leaves no partial project behind, and nothing
+//! that already exists is ever overwritten.
+
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+
+use crate::error::UserError;
+use crate::render::FileSet;
+use crate::ui::Ui;
+
+/// What is at the target path before anything is written.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Target {
+    /// Nothing: the directory will be created.
+    Missing,
+    /// An empty directory: the project takes its place.
+    EmptyDir,
+}
+
+/// Refuses a target that is a file or a non-empty directory, before any
+/// question is asked or anything is written.
+pub fn check_target(path: &Path) -> Result<Target, UserError> {
+    let meta = match fs::symlink_metadata(path) {
+        Ok(meta) => meta,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Target::Missing),
+        Err(e) => {
+            return Err(UserError::failure(format!(
+                "cannot inspect `{}`: {e}",
+                path.display()
+            )));
+        }
+    };
+    if !meta.is_dir() {
+        return Err(UserError::failure(format!(
+            "`{}` already exists and is not a directory",
+            path.display()
+        ))
+        .with_help("choose a PATH that does not exist yet"));
+    }
+    let mut entries = fs::read_dir(path)
+        .map_err(|e| UserError::failure(format!("cannot read `{}`: {e}", path.display())))?;
+    if entries.next().is_some() {
+        return Err(UserError::failure(format!(
+            "destination `{}` already exists and is not empty; nothing was written",
+            path.display()
+        ))
+        .with_help("choose a new PATH, or empty that directory first"));
+    }
+    Ok(Target::EmptyDir)
+}
+
+/// Writes `files` into a new directory at `target`, atomically.
+pub fn write_project(target: &Path, files: &FileSet, ui: &Ui) -> anyhow::Result<()> {
+    let state = check_target(target)?;
+    let parent = parent_of(target);
+    let created_parents = create_parents(&parent)?;
+    let result = stage_and_move(target, &parent, files, state, ui);
+    if result.is_err() {
+        // Remove only the (still empty) directories this run created.
+        for dir in created_parents.iter().rev() {
+            let _ = fs::remove_dir(dir);
+        }
+    }
+    result
+}
+
+fn stage_and_move(
+    target: &Path,
+    parent: &Path,
+    files: &FileSet,
+    state: Target,
+    ui: &Ui,
+) -> anyhow::Result<()> {
+    let name = target
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    // The staging directory is dropped (deleted) on every early return.
+    let staging = staging_dir(parent, &name)?;
+    for (rel, contents) in files {
+        let path = staging.path().join(rel);
+        if let Some(dir) = path.parent() {
+            fs::create_dir_all(dir)
+                .with_context(|| format!("failed to create directory `{}`", dir.display()))?;
+        }
+        fs::write(&path, contents)
+            .with_context(|| format!("failed to write `{}`", path.display()))?;
+        ui.detail(format_args!("wrote {rel}"));
+    }
+    if state == Target::EmptyDir {
+        // rename() cannot replace a directory portably; remove_dir only
+        // succeeds while it is still empty, so nothing of the user's is lost.
+        fs::remove_dir(target).with_context(|| {
+            format!("`{}` is no longer empty; nothing was written", target.display())
+        })?;
+    }
+    let staged = staging.keep();
+    if let Err(e) = fs::rename(&staged, target) {
+        let _ = fs::remove_dir_all(&staged);
+        if state == Target::EmptyDir {
+            let _ = fs::create_dir(target);
+        }
+        return Err(e).with_context(|| {
+            format!(
+                "failed to move the new project into `{}`; nothing was written",
+                target.display()
+            )
+        });
+    }
+    Ok(())
+}
+
+fn staging_dir(parent: &Path, name: &str) -> anyhow::Result<tempfile::TempDir> {
+    let mut builder = tempfile::Builder::new();
+    let prefix = format!(".{name}.nestflux-staging-");
+    builder.prefix(&prefix);
+    // tempfile creates private (0700) directories; the project should get
+    // the usual permissions the user's umask gives a new directory.
+    #[cfg(unix)]
+    let builder = {
+        use std::os::unix::fs::PermissionsExt as _;
+        builder.permissions(fs::Permissions::from_mode(0o777))
+    };
+    builder.tempdir_in(parent).with_context(|| {
+        format!(
+            "failed to create a staging directory in `{}`",
+            parent.display()
+        )
+    })
+}
+
+/// The directory that will hold the target; `.` for a bare name.
+fn parent_of(target: &Path) -> PathBuf {
+    match target.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
+}
+
+/// Creates missing ancestors of the target and returns those it created,
+/// outermost first, so a failed run can remove them again.
+fn create_parents(parent: &Path) -> anyhow::Result<Vec<PathBuf>> {
+    let mut missing: Vec<PathBuf> = parent
+        .ancestors()
+        .take_while(|p| !p.as_os_str().is_empty() && !p.exists())
+        .map(Path::to_path_buf)
+        .collect();
+    missing.reverse();
+    for (i, dir) in missing.iter().enumerate() {
+        if let Err(e) = fs::create_dir(dir) {
+            for created in missing[..i].iter().rev() {
+                let _ = fs::remove_dir(created);
+            }
+            return Err(e).with_context(|| format!("failed to create `{}`", dir.display()));
+        }
+    }
+    Ok(missing)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::{ColorChoice, GlobalArgs};
+
+    fn ui() -> Ui {
+        Ui::new(&GlobalArgs {
+            color: ColorChoice::Never,
+            quiet: true,
+            verbose: 0,
+        })
+    }
+
+    fn files() -> FileSet {
+        FileSet::from([
+            ("a.txt".to_owned(), b"a\n".to_vec()),
+            ("src/b.rs".to_owned(), b"fn b() {}\n".to_vec()),
+        ])
+    }
+
+    fn listing(dir: &Path) -> Vec<String> {
+        let mut out: Vec<String> = walk(dir)
+            .into_iter()
+            .map(|p| p.strip_prefix(dir).unwrap().display().to_string())
+            .collect();
+        out.sort();
+        out
+    }
+
+    fn walk(dir: &Path) -> Vec<PathBuf> {
+        let mut out = Vec::new();
+        for entry in fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            out.push(path.clone());
+            if path.is_dir() {
+                out.extend(walk(&path));
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn a_missing_target_is_created_with_every_file() {
+        let tmp = tempfile::tempdir().unwrap();
+        let target = tmp.path().join("nested/deeper/app");
+        write_project(&target, &files(), &ui()).unwrap();
+        assert_eq!(fs::read_to_string(target.join("src/b.rs")).unwrap(), "fn b() {}\n");
+        assert_eq!(listing(tmp.path()), ["nested", "nested/deeper", "nested/deeper/app", "nested/deeper/app/a.txt", "nested/deeper/app/src", "nested/deeper/app/src/b.rs"]);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn the_project_directory_is_not_private() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let tmp = tempfile::tempdir().unwrap();
+        let target = tmp.path().join("app");
+        write_project(&target, &files(), &ui()).unwrap();
+        let mode = fs::metadata(&target).unwrap().permissions().mode();
+        assert_ne!(mode & 0o077, 0, "mode {mode:o}");
+    }
+
+    #[test]
+    fn an_empty_directory_is_filled() {
+        let tmp = tempfile::tempdir().unwrap();
+        let target = tmp.path().join("app");
+        fs::create_dir(&target).unwrap();
+        write_project(&target, &files(), &ui()).unwrap();
+        assert!(target.join("a.txt").is_file());
+    }
+
+    #[test]
+    fn a_non_empty_directory_is_refused_and_untouched() {
+        let tmp = tempfile::tempdir().unwrap();
+        let target = tmp.path().join("app");
+        fs::create_dir(&target).unwrap();
+        fs::write(target.join("a.txt"), "mine").unwrap();
+        let err = write_project(&target, &files(), &ui()).unwrap_err();
+        assert!(err.to_string().contains("already exists and is not empty"), "{err}");
+        assert_eq!(fs::read_to_string(target.join("a.txt")).unwrap(), "mine");
+        assert_eq!(listing(tmp.path()), ["app", "app/a.txt"]);
+    }
+
+    #[test]
+    fn a_file_as_target_is_refused() {
+        let tmp = tempfile::tempdir().unwrap();
+        let target = tmp.path().join("app");
+        fs::write(&target, "mine").unwrap();
+        let err = check_target(&target).unwrap_err();
+        assert!(err.message.contains("is not a directory"), "{}", err.message);
+        assert_eq!(fs::read_to_string(&target).unwrap(), "mine");
+    }
+
+    #[test]
+    fn a_failed_write_leaves_nothing_behind() {
+        let tmp = tempfile::tempdir().unwrap();
+        let target = tmp.path().join("new/app");
+        // A file whose path runs through another file cannot be written.
+        let bad = FileSet::from([
+            ("a.txt".to_owned(), b"a".to_vec()),
+            ("a.txt/b.txt".to_owned(), b"b".to_vec()),
+        ]);
+        assert!(write_project(&target, &bad, &ui()).is_err());
+        assert_eq!(listing(tmp.path()), Vec::<String>::new());
+    }
+}
