@@ -24,7 +24,17 @@ pub const PROJECT_FILE: &str = "nestflux.toml";
 
 /// The identity provider whose access tokens the generated service accepts.
 #[derive(
-    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, clap::ValueEnum,
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    clap::ValueEnum,
 )]
 #[serde(rename_all = "kebab-case")]
 pub enum Idp {
@@ -61,7 +71,17 @@ impl Idp {
 
 /// The database the generated service stores its data in.
 #[derive(
-    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, clap::ValueEnum,
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    clap::ValueEnum,
 )]
 #[serde(rename_all = "kebab-case")]
 pub enum Database {
@@ -99,7 +119,17 @@ impl Database {
 /// An optional security feature. Input validation, deny-by-default routing
 /// and parameterized queries are not features: every project has them.
 #[derive(
-    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, clap::ValueEnum,
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    clap::ValueEnum,
 )]
 #[serde(rename_all = "kebab-case")]
 pub enum Feature {
@@ -649,7 +679,9 @@ mod tests {
         assert_eq!(suggestion("test").as_deref(), Some("test-api"));
         assert_eq!(suggestion("a/b").as_deref(), Some("b"));
         assert_eq!(suggestion(""), None);
-        for bad in ["My-Api", "my api", "1api", "123", "fn", "test", "a/b", "x.y.z"] {
+        for bad in [
+            "My-Api", "my api", "1api", "123", "fn", "test", "a/b", "x.y.z",
+        ] {
             if let Some(s) = suggestion(bad) {
                 assert!(ProjectName::parse(&s).is_ok(), "{bad} suggested {s}");
             }
@@ -666,8 +698,16 @@ mod tests {
         let set = FeatureSet::parse_list("cors, headers").unwrap();
         assert_eq!(set.to_string(), "headers, cors");
         assert!(FeatureSet::parse_list("none").unwrap().is_empty());
-        assert!(FeatureSet::parse_list("").unwrap_err().contains("--features none"));
-        assert!(FeatureSet::parse_list("cors,firewall").unwrap_err().contains("unknown feature `firewall`"));
+        assert!(
+            FeatureSet::parse_list("")
+                .unwrap_err()
+                .contains("--features none")
+        );
+        assert!(
+            FeatureSet::parse_list("cors,firewall")
+                .unwrap_err()
+                .contains("unknown feature `firewall`")
+        );
         assert!(FeatureSet::parse_list("none,cors").is_err());
     }
 
@@ -680,7 +720,10 @@ mod tests {
             features: FeatureSet::parse_list("headers,audit-log").unwrap(),
         };
         let parsed = parse_project_file(&answers.to_toml(), Path::new("nestflux.toml")).unwrap();
-        assert_eq!(parsed.with_defaults(ProjectName::parse("other").unwrap()), answers);
+        assert_eq!(
+            parsed.with_defaults(ProjectName::parse("other").unwrap()),
+            answers
+        );
     }
 
     #[test]
@@ -717,7 +760,10 @@ mod tests {
         assert!(msg.contains("line 2, column 7"), "{msg}");
         assert!(msg.contains("unknown variant `okta`"), "{msg}");
         let msg = preset_error("[project]\nfeatures = [\"cors\", \"waf\"]\n");
-        assert!(msg.contains("line 2") && msg.contains("unknown variant `waf`"), "{msg}");
+        assert!(
+            msg.contains("line 2") && msg.contains("unknown variant `waf`"),
+            "{msg}"
+        );
         let msg = preset_error("[project]\nname = \"My Api\"\n");
         assert!(msg.contains("line 2") && msg.contains("lowercase"), "{msg}");
     }

@@ -48,7 +48,13 @@ pub struct GlobalArgs {
     pub color: ColorChoice,
 
     /// Print only errors
-    #[arg(short, long, global = true, help_heading = "Global options", conflicts_with = "verbose")]
+    #[arg(
+        short,
+        long,
+        global = true,
+        help_heading = "Global options",
+        conflicts_with = "verbose"
+    )]
     pub quiet: bool,
 
     /// Print more detail, such as every file written

@@ -53,11 +53,14 @@ fn parse() -> Result<Cli, clap::Error> {
 /// help and errors follow it.
 fn color_flag(args: &[std::ffi::OsString]) -> Option<ColorChoice> {
     let args: Vec<&str> = args.iter().filter_map(|a| a.to_str()).collect();
-    let value = args.iter().enumerate().find_map(|(i, a)| match a.strip_prefix("--color") {
-        Some(rest) if rest.starts_with('=') => Some(&rest[1..]),
-        Some("") => args.get(i + 1).copied(),
-        _ => None,
-    })?;
+    let value = args
+        .iter()
+        .enumerate()
+        .find_map(|(i, a)| match a.strip_prefix("--color") {
+            Some(rest) if rest.starts_with('=') => Some(&rest[1..]),
+            Some("") => args.get(i + 1).copied(),
+            _ => None,
+        })?;
     match value {
         "always" => Some(ColorChoice::Always),
         "never" => Some(ColorChoice::Never),

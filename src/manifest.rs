@@ -94,7 +94,11 @@ mod tests {
         assert!(included(path, &answers("encryption", Idp::Oidc), TABLE));
         assert!(!included(path, &answers("cors", Idp::Oidc), TABLE));
         // A sibling that merely shares the prefix is not covered.
-        assert!(included("src/crypto_util.rs", &answers("none", Idp::Oidc), TABLE));
+        assert!(included(
+            "src/crypto_util.rs",
+            &answers("none", Idp::Oidc),
+            TABLE
+        ));
     }
 
     #[test]

@@ -45,10 +45,12 @@ pub fn ask_missing(
                 "Project name",
                 default_name.map(ProjectName::as_str),
                 &|s: &str| {
-                    ProjectName::parse(s).map(drop).map_err(|e| match e.suggestion {
-                        Some(fix) => format!("{}; try `{fix}`", e.rule),
-                        None => e.rule,
-                    })
+                    ProjectName::parse(s)
+                        .map(drop)
+                        .map_err(|e| match e.suggestion {
+                            Some(fix) => format!("{}; try `{fix}`", e.rule),
+                            None => e.rule,
+                        })
                 },
             )?;
             ProjectName::parse(&raw)?
@@ -59,7 +61,10 @@ pub fn ask_missing(
         Some(idp) => idp,
         None => {
             let items: Vec<String> = Idp::ALL.iter().map(|i| i.label().to_owned()).collect();
-            let default = Idp::ALL.iter().position(|i| *i == Idp::DEFAULT).unwrap_or(0);
+            let default = Idp::ALL
+                .iter()
+                .position(|i| *i == Idp::DEFAULT)
+                .unwrap_or(0);
             Idp::ALL[asker.select("Identity provider", &items, default)?]
         }
     };
@@ -94,7 +99,10 @@ pub fn ask_missing(
                 &items,
                 &defaults,
             )?;
-            chosen.into_iter().map(|i| Feature::ALL[i]).collect::<FeatureSet>()
+            chosen
+                .into_iter()
+                .map(|i| Feature::ALL[i])
+                .collect::<FeatureSet>()
         }
     };
 
@@ -297,16 +305,31 @@ mod tests {
 
     #[test]
     fn accepting_every_default_gives_the_default_answers() {
-        let mut asker = ScriptedAsker::new([Reply::Default, Reply::Default, Reply::Default, Reply::Default]);
+        let mut asker = ScriptedAsker::new([
+            Reply::Default,
+            Reply::Default,
+            Reply::Default,
+            Reply::Default,
+        ]);
         let answers = ask_missing(PartialAnswers::default(), Some(&name("my-api")), &mut asker)
             .unwrap()
             .unwrap();
-        assert_eq!(answers, PartialAnswers::default().with_defaults(name("my-api")));
+        assert_eq!(
+            answers,
+            PartialAnswers::default().with_defaults(name("my-api"))
+        );
         assert_eq!(
             asker.transcript[..3],
-            ["Project name", "Identity provider", "Security features (space toggles, enter accepts)"]
+            [
+                "Project name",
+                "Identity provider",
+                "Security features (space toggles, enter accepts)"
+            ]
         );
-        assert!(asker.transcript[3].contains("features:  headers, rate-limit, cors, audit-log, encryption"));
+        assert!(
+            asker.transcript[3]
+                .contains("features:  headers, rate-limit, cors, audit-log, encryption")
+        );
         assert_eq!(asker.transcript[4], "Create this project?");
     }
 
@@ -319,12 +342,15 @@ mod tests {
             Reply::MultiSelect(vec![0, 2]),
             Reply::Confirm(true),
         ]);
-        let answers = ask_missing(PartialAnswers::default(), None, &mut asker).unwrap().unwrap();
+        let answers = ask_missing(PartialAnswers::default(), None, &mut asker)
+            .unwrap()
+            .unwrap();
         assert_eq!(answers.name, name("first-api"));
         assert_eq!(answers.idp, Idp::Oidc);
         assert_eq!(answers.features.to_string(), "headers, cors");
         assert!(
-            asker.transcript[1].contains("rejected `1st-api`: it cannot start with a digit; try `st-api1`"),
+            asker.transcript[1]
+                .contains("rejected `1st-api`: it cannot start with a digit; try `st-api1`"),
             "{:?}",
             asker.transcript
         );
@@ -341,12 +367,20 @@ mod tests {
         let answers = ask_missing(given, None, &mut asker).unwrap().unwrap();
         assert_eq!(answers.idp, Idp::Authentik);
         assert!(answers.features.is_empty());
-        assert_eq!(asker.transcript[0], "Security features (space toggles, enter accepts)");
+        assert_eq!(
+            asker.transcript[0],
+            "Security features (space toggles, enter accepts)"
+        );
     }
 
     #[test]
     fn declining_the_summary_creates_nothing() {
-        let mut asker = ScriptedAsker::new([Reply::Default, Reply::Default, Reply::Default, Reply::Confirm(false)]);
+        let mut asker = ScriptedAsker::new([
+            Reply::Default,
+            Reply::Default,
+            Reply::Default,
+            Reply::Confirm(false),
+        ]);
         let answers = ask_missing(PartialAnswers::default(), Some(&name("x")), &mut asker).unwrap();
         assert_eq!(answers, None);
     }

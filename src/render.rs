@@ -51,10 +51,7 @@ pub fn render_tree(
             continue; // a syntax error, already in `errors`
         }
         let contents = if path.ends_with(TEMPLATE_SUFFIX) {
-            match env
-                .get_template(&path)
-                .and_then(|t| t.render(&context))
-            {
+            match env.get_template(&path).and_then(|t| t.render(&context)) {
                 Ok(text) => normalize_newline(text).into_bytes(),
                 Err(e) => {
                     errors.push(describe(&e));
@@ -89,6 +86,8 @@ struct Context {
     idp: &'static str,
     database: &'static str,
     features: BTreeMap<String, bool>,
+    /// The keys of the features that are on, in canonical order.
+    enabled_features: Vec<&'static str>,
     nestflux_version: &'static str,
 }
 
@@ -113,6 +112,7 @@ impl Context {
                 .into_iter()
                 .map(|f| (f.key().replace('-', "_"), answers.features.contains(f)))
                 .collect(),
+            enabled_features: answers.features.iter().map(Feature::key).collect(),
             nestflux_version: NESTFLUX_VERSION,
         }
     }
@@ -207,7 +207,8 @@ mod tests {
     use crate::manifest::When;
 
     static FIXTURE: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/tests/fixtures/template-tree");
-    static BROKEN: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/tests/fixtures/broken-templates");
+    static BROKEN: Dir<'static> =
+        include_dir!("$CARGO_MANIFEST_DIR/tests/fixtures/broken-templates");
 
     fn answers(features: &str) -> Answers {
         PartialAnswers {
@@ -226,7 +227,10 @@ mod tests {
     #[test]
     fn jinja_files_are_rendered_and_lose_their_suffix() {
         let files = render_tree(&FIXTURE, &answers("cors"), TABLE).unwrap();
-        assert_eq!(text(&files, "hello.txt"), "demo-api demo_api keycloak sqlite cors=on\n");
+        assert_eq!(
+            text(&files, "hello.txt"),
+            "demo-api demo_api keycloak sqlite cors=on\n"
+        );
         assert!(!files.contains_key("hello.txt.jinja"));
     }
 
@@ -256,9 +260,19 @@ mod tests {
     fn every_template_error_is_reported_with_file_and_line() {
         let err = render_tree(&BROKEN, &answers("none"), &[]).unwrap_err();
         let detail = err.detail.unwrap();
-        assert!(err.message.starts_with("2 template errors"), "{}", err.message);
-        assert!(detail.contains("templates/a-undefined.txt.jinja:2: undefined value"), "{detail}");
-        assert!(detail.contains("templates/b-syntax.txt.jinja:3: syntax error"), "{detail}");
+        assert!(
+            err.message.starts_with("2 template errors"),
+            "{}",
+            err.message
+        );
+        assert!(
+            detail.contains("templates/a-undefined.txt.jinja:2: undefined value"),
+            "{detail}"
+        );
+        assert!(
+            detail.contains("templates/b-syntax.txt.jinja:3: syntax error"),
+            "{detail}"
+        );
     }
 
     #[test]
@@ -273,7 +287,8 @@ mod tests {
                         database,
                         features,
                     };
-                    render(&a).unwrap_or_else(|e| panic!("{idp:?} {database:?}: {e} {:?}", e.detail));
+                    render(&a)
+                        .unwrap_or_else(|e| panic!("{idp:?} {database:?}: {e} {:?}", e.detail));
                 }
             }
         }

@@ -96,7 +96,10 @@ fn stage_and_move(
         // rename() cannot replace a directory portably; remove_dir only
         // succeeds while it is still empty, so nothing of the user's is lost.
         fs::remove_dir(target).with_context(|| {
-            format!("`{}` is no longer empty; nothing was written", target.display())
+            format!(
+                "`{}` is no longer empty; nothing was written",
+                target.display()
+            )
         })?;
     }
     let staged = staging.keep();
@@ -208,8 +211,21 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let target = tmp.path().join("nested/deeper/app");
         write_project(&target, &files(), &ui()).unwrap();
-        assert_eq!(fs::read_to_string(target.join("src/b.rs")).unwrap(), "fn b() {}\n");
-        assert_eq!(listing(tmp.path()), ["nested", "nested/deeper", "nested/deeper/app", "nested/deeper/app/a.txt", "nested/deeper/app/src", "nested/deeper/app/src/b.rs"]);
+        assert_eq!(
+            fs::read_to_string(target.join("src/b.rs")).unwrap(),
+            "fn b() {}\n"
+        );
+        assert_eq!(
+            listing(tmp.path()),
+            [
+                "nested",
+                "nested/deeper",
+                "nested/deeper/app",
+                "nested/deeper/app/a.txt",
+                "nested/deeper/app/src",
+                "nested/deeper/app/src/b.rs"
+            ]
+        );
     }
 
     #[cfg(unix)]
@@ -239,7 +255,10 @@ mod tests {
         fs::create_dir(&target).unwrap();
         fs::write(target.join("a.txt"), "mine").unwrap();
         let err = write_project(&target, &files(), &ui()).unwrap_err();
-        assert!(err.to_string().contains("already exists and is not empty"), "{err}");
+        assert!(
+            err.to_string().contains("already exists and is not empty"),
+            "{err}"
+        );
         assert_eq!(fs::read_to_string(target.join("a.txt")).unwrap(), "mine");
         assert_eq!(listing(tmp.path()), ["app", "app/a.txt"]);
     }
@@ -250,7 +269,11 @@ mod tests {
         let target = tmp.path().join("app");
         fs::write(&target, "mine").unwrap();
         let err = check_target(&target).unwrap_err();
-        assert!(err.message.contains("is not a directory"), "{}", err.message);
+        assert!(
+            err.message.contains("is not a directory"),
+            "{}",
+            err.message
+        );
         assert_eq!(fs::read_to_string(&target).unwrap(), "mine");
     }
 

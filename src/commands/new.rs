@@ -32,11 +32,20 @@ pub fn run(args: NewArgs, ui: &Ui) -> anyhow::Result<()> {
         return Ok(());
     }
 
-    ui.status("Creating", format_args!("`{}` in `{}`", answers.name, args.path.display()));
+    ui.status(
+        "Creating",
+        format_args!("`{}` in `{}`", answers.name, args.path.display()),
+    );
     write::write_project(&args.path, &files, ui)?;
     ui.status(
         "Created",
-        format_args!("{} files ({} · {} · features: {})", files.len(), answers.idp.key(), answers.database.key(), answers.features),
+        format_args!(
+            "{} files ({} · {} · features: {})",
+            files.len(),
+            answers.idp.key(),
+            answers.database.key(),
+            answers.features
+        ),
     );
     ui.text(next_steps(&args.path));
     Ok(())
@@ -150,7 +159,10 @@ pub fn dry_run_listing(path: &Path, files: &FileSet) -> String {
     let mut total = 0;
     for (rel, contents) in files {
         total += contents.len();
-        out.push_str(&format!("  {rel:<width$}  {:>9}\n", human_size(contents.len())));
+        out.push_str(&format!(
+            "  {rel:<width$}  {:>9}\n",
+            human_size(contents.len())
+        ));
     }
     out.push_str(&format!(
         "{} files, {} (dry run: nothing was written)\n",
@@ -184,7 +196,9 @@ fn next_steps(path: &Path) -> String {
 /// Quotes a path for the shell only when it needs it.
 fn shell_quote(path: &Path) -> String {
     let s = path.display().to_string();
-    if s.chars().all(|c| c.is_ascii_alphanumeric() || "-_./".contains(c)) {
+    if s.chars()
+        .all(|c| c.is_ascii_alphanumeric() || "-_./".contains(c))
+    {
         s
     } else {
         format!("'{}'", s.replace('\'', r"'\''"))

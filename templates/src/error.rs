@@ -1,0 +1,264 @@
+//! The one error type every handler and extractor returns.
+//!
+//! [`ApiError`] renders as an RFC 9457 problem document
+//! (`Content-Type: application/problem+json`):
+//!
+//! ```json
+//! { "type": "about:blank", "title": "Unprocessable Entity", "status": 422,
+//!   "detail": "the request body has invalid fields",
+//!   "errors": [ { "pointer": "#/name", "detail": "must not be blank" } ] }
+//! ```
+//!
+//! Client errors carry a `detail` meant for the caller. Server errors never do:
+//! their cause is logged (inside the request's span, so with its request id)
+//! and the caller gets a fixed, opaque message.
+
+use std::error::Error as StdError;
+use std::fmt;
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+/// The media type of RFC 9457 problem documents.
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+/// Everything a request can fail with. Add a variant here rather than building
+/// responses by hand, so that every error keeps the same shape.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// 400: the request is malformed (unparsable JSON, bad path parameter, ...).
+    #[error("bad request: {0}")]
+    BadRequest(String),
+
+    /// 401: no credentials, or credentials that could not be verified. Always
+    /// answered with `WWW-Authenticate: Bearer` (RFC 6750).
+    #[error("unauthorized: {0}")]
+    Unauthorized(String),
+
+    /// 403: the caller is known but may not do this.
+    #[error("forbidden: {0}")]
+    Forbidden(String),
+
+    /// 404: no such resource or route.
+    #[error("not found: {0}")]
+    NotFound(String),
+
+    /// 405: the route exists but not with this method. The router adds `Allow`.
+    #[error("method not allowed")]
+    MethodNotAllowed,
+
+    /// 413: the body is larger than the configured limit.
+    #[error("payload too large")]
+    PayloadTooLarge,
+
+    /// 415: the body is not JSON.
+    #[error("unsupported media type: {0}")]
+    UnsupportedMediaType(String),
+
+    /// 422: well-formed input that breaks the rules, one entry per offending field.
+    #[error("validation failed")]
+    Validation(Vec<FieldError>),
+
+    /// 503: a dependency (the database, ...) is unavailable or too slow.
+    #[error("service unavailable: {0}")]
+    ServiceUnavailable(String),
+
+    /// 500: a bug or an unexpected failure. The source is logged, never returned.
+    #[error("internal error")]
+    Internal(#[source] Box<dyn StdError + Send + Sync + 'static>),
+}
+
+impl ApiError {
+    /// Wraps any error as an opaque 500.
+    pub fn internal(error: impl Into<Box<dyn StdError + Send + Sync + 'static>>) -> Self {
+        Self::Internal(error.into())
+    }
+
+    /// The HTTP status this error answers with.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            Self::Forbidden(_) => StatusCode::FORBIDDEN,
+            Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::ServiceUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The caller-facing explanation. For 500 it is deliberately generic.
+    fn detail(&self) -> String {
+        match self {
+            Self::BadRequest(detail)
+            | Self::Unauthorized(detail)
+            | Self::Forbidden(detail)
+            | Self::NotFound(detail)
+            | Self::UnsupportedMediaType(detail)
+            | Self::ServiceUnavailable(detail) => detail.clone(),
+            Self::MethodNotAllowed => "this method is not allowed on this resource".to_owned(),
+            Self::PayloadTooLarge => "the request body is too large".to_owned(),
+            Self::Validation(_) => "the request has invalid fields".to_owned(),
+            Self::Internal(_) => "an unexpected error occurred".to_owned(),
+        }
+    }
+}
+
+impl From<sqlx::Error> for ApiError {
+    fn from(error: sqlx::Error) -> Self {
+        Self::internal(error)
+    }
+}
+
+/// One invalid input, located either in the JSON body or in the query string.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FieldError {
+    #[serde(flatten)]
+    pub location: FieldLocation,
+    pub detail: String,
+}
+
+/// Where a [`FieldError`] is; serialized as a single `pointer` or `parameter` member.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FieldLocation {
+    /// A JSON Pointer (RFC 6901) into the request body, as a URI fragment: `#/name`.
+    Pointer(String),
+    /// The name of a query-string parameter: `limit`.
+    Parameter(String),
+}
+
+impl FieldError {
+    /// An error in the body at `pointer`, e.g. `FieldError::body("#/name", "...")`.
+    pub fn body(pointer: impl Into<String>, detail: impl Into<String>) -> Self {
+        Self {
+            location: FieldLocation::Pointer(pointer.into()),
+            detail: detail.into(),
+        }
+    }
+
+    /// An error in the query parameter `name`.
+    pub fn parameter(name: impl Into<String>, detail: impl Into<String>) -> Self {
+        Self {
+            location: FieldLocation::Parameter(name.into()),
+            detail: detail.into(),
+        }
+    }
+}
+
+/// The RFC 9457 body. `type` is `about:blank` for all of them: the status code
+/// says everything, and the title is then by definition the status's reason phrase.
+#[derive(Serialize)]
+struct Problem<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    title: &'static str,
+    status: u16,
+    detail: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    errors: Option<&'a [FieldError]>,
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+
+        if let Self::Internal(source) = &self {
+            // The only place internal causes are recorded. This runs inside the
+            // request span, so the log line carries the request id the client sees.
+            tracing::error!(error = %ErrorChain(source.as_ref()), "request failed with an internal error");
+        }
+
+        let problem = Problem {
+            kind: "about:blank",
+            title: status.canonical_reason().unwrap_or("Error"),
+            status: status.as_u16(),
+            detail: self.detail(),
+            errors: match &self {
+                Self::Validation(errors) => Some(errors),
+                _ => None,
+            },
+        };
+        let body = match serde_json::to_vec(&problem) {
+            Ok(body) => body,
+            // Serializing plain strings and numbers cannot fail; stay safe anyway.
+            Err(_) => br#"{"type":"about:blank","status":500}"#.to_vec(),
+        };
+
+        let mut response = (status, body).into_response();
+        let headers = response.headers_mut();
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+        if status == StatusCode::UNAUTHORIZED {
+            headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        response
+    }
+}
+
+/// Displays an error and all its sources: `outer: middle: root cause`.
+pub struct ErrorChain<'a>(pub &'a (dyn StdError + 'static));
+
+impl fmt::Display for ErrorChain<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)?;
+        let mut source = self.0.source();
+        while let Some(cause) = source {
+            write!(f, ": {cause}")?;
+            source = cause.source();
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn body_json(error: ApiError) -> (StatusCode, Response, serde_json::Value) {
+        let response = error.into_response();
+        let status = response.status();
+        let (parts, body) = response.into_parts();
+        let bytes = axum::body::to_bytes(body, usize::MAX).await.unwrap();
+        let json = serde_json::from_slice(&bytes).unwrap();
+        (
+            status,
+            Response::from_parts(parts, axum::body::Body::empty()),
+            json,
+        )
+    }
+
+    #[tokio::test]
+    async fn internal_errors_do_not_leak_their_cause() {
+        let error = ApiError::internal(std::io::Error::other("secret table name"));
+        let (status, _, json) = body_json(error).await;
+        assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(!json.to_string().contains("secret"));
+        assert_eq!(json["status"], 500);
+    }
+
+    #[tokio::test]
+    async fn unauthorized_carries_a_bearer_challenge() {
+        let (status, response, json) = body_json(ApiError::Unauthorized("no token".into())).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+        assert_eq!(response.headers()[header::WWW_AUTHENTICATE], "Bearer");
+        assert_eq!(response.headers()[header::CONTENT_TYPE], PROBLEM_JSON);
+        assert_eq!(json["title"], "Unauthorized");
+    }
+
+    #[tokio::test]
+    async fn validation_errors_list_each_field() {
+        let error = ApiError::Validation(vec![
+            FieldError::body("#/name", "must not be blank"),
+            FieldError::parameter("limit", "must be at most 100"),
+        ]);
+        let (status, _, json) = body_json(error).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(json["errors"][0]["pointer"], "#/name");
+        assert_eq!(json["errors"][1]["parameter"], "limit");
+        assert_eq!(json["errors"][1]["detail"], "must be at most 100");
+    }
+}

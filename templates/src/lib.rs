@@ -1,0 +1,10 @@
+pub mod auth;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod extract;
+pub mod repo;
+pub mod routes;
+pub mod startup;
+pub mod state;
+pub mod telemetry;

@@ -1,0 +1,265 @@
+//! `/api/items`: the example resource, create / read / list / update / delete.
+//!
+//! Handlers are thin: extract (validated input, the caller's `Principal`),
+//! call `repo::items`, shape the response.
+
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+use validator::{Validate, ValidationError};
+
+use crate::auth::Principal;
+use crate::error::{ApiError, FieldError};
+use crate::extract::{Path, Query, ValidatedJson};
+use crate::repo::items::{self as repo, Item, ItemFields};
+use crate::state::AppState;
+
+/// Page size when `limit` is not given.
+pub const DEFAULT_LIMIT: i64 = 20;
+/// Largest page a client may ask for; bounds the work of one request.
+pub const MAX_LIMIT: i64 = 100;
+
+/// Paths are relative: this router is nested under `/api`.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/items", get(list_items).post(create_item))
+        .route(
+            "/items/{id}",
+            get(get_item).put(update_item).delete(delete_item),
+        )
+}
+
+/// Body of `POST /api/items` and `PUT /api/items/{id}`. Only these fields are
+/// accepted: anything else (`id`, `owner`, ...) is rejected rather than ignored,
+/// so a client can never believe it set a field it cannot set.
+#[derive(Debug, Deserialize, Validate)]
+#[serde(deny_unknown_fields)]
+pub struct ItemRequest {
+    /// Lengths count characters (Unicode scalar values), not bytes.
+    #[validate(
+        length(min = 1, max = 200, message = "must be between 1 and 200 characters"),
+        custom(function = "not_blank")
+    )]
+    pub name: String,
+    /// Absent and `null` both mean "no notes".
+    #[validate(length(max = 2000, message = "must be at most 2000 characters"))]
+    pub notes: Option<String>,
+}
+
+impl ItemRequest {
+    fn fields(&self) -> ItemFields<'_> {
+        ItemFields {
+            name: &self.name,
+            notes: self.notes.as_deref(),
+        }
+    }
+}
+
+/// Rejects whitespace-only values. The empty string is left to the length rule,
+/// so it gets one error rather than two.
+fn not_blank(value: &str) -> Result<(), ValidationError> {
+    if !value.is_empty() && value.trim().is_empty() {
+        return Err(ValidationError::new("blank").with_message("must not be blank".into()));
+    }
+    Ok(())
+}
+
+/// Raw query of `GET /api/items`. Kept as strings so that a bad number is
+/// reported as a 422 naming the parameter, like an out-of-range one.
+#[derive(Debug, Deserialize)]
+pub struct ListQuery {
+    limit: Option<String>,
+    offset: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Pagination {
+    limit: i64,
+    offset: i64,
+}
+
+impl TryFrom<ListQuery> for Pagination {
+    type Error = ApiError;
+
+    fn try_from(query: ListQuery) -> Result<Self, Self::Error> {
+        let mut errors = Vec::new();
+        let mut parse = |name: &str, value: Option<String>, default: i64, min: i64, max: i64| {
+            let Some(value) = value else {
+                return default;
+            };
+            match value.parse::<i64>() {
+                Ok(n) if (min..=max).contains(&n) => n,
+                _ => {
+                    let range = if max == i64::MAX {
+                        format!("an integer of at least {min}")
+                    } else {
+                        format!("an integer from {min} to {max}")
+                    };
+                    errors.push(FieldError::parameter(name, format!("must be {range}")));
+                    default
+                }
+            }
+        };
+        let limit = parse("limit", query.limit, DEFAULT_LIMIT, 1, MAX_LIMIT);
+        let offset = parse("offset", query.offset, 0, 0, i64::MAX);
+
+        if errors.is_empty() {
+            Ok(Self { limit, offset })
+        } else {
+            Err(ApiError::Validation(errors))
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct ItemList {
+    pub items: Vec<Item>,
+    pub limit: i64,
+    pub offset: i64,
+    pub total: i64,
+}
+
+fn not_found(id: Uuid) -> ApiError {
+    ApiError::NotFound(format!("no item with id `{id}`"))
+}
+
+async fn list_items(
+    State(state): State<AppState>,
+    _principal: Principal,
+    Query(query): Query<ListQuery>,
+) -> Result<Json<ItemList>, ApiError> {
+    let Pagination { limit, offset } = query.try_into()?;
+    let page = repo::list(&state.db, limit, offset).await?;
+    Ok(Json(ItemList {
+        items: page.items,
+        limit,
+        offset,
+        total: page.total,
+    }))
+}
+
+async fn create_item(
+    State(state): State<AppState>,
+    principal: Principal,
+    ValidatedJson(request): ValidatedJson<ItemRequest>,
+) -> Result<Response, ApiError> {
+    let item = repo::create(&state.db, &principal.subject, request.fields()).await?;
+    // The router is nested under /api; keep this in step with `router()`.
+    let location = format!("/api/items/{}", item.id);
+    Ok((
+        StatusCode::CREATED,
+        [(header::LOCATION, location)],
+        Json(item),
+    )
+        .into_response())
+}
+
+async fn get_item(
+    State(state): State<AppState>,
+    _principal: Principal,
+    Path(id): Path<Uuid>,
+) -> Result<Json<Item>, ApiError> {
+    let item = repo::get(&state.db, id)
+        .await?
+        .ok_or_else(|| not_found(id))?;
+    Ok(Json(item))
+}
+
+/// Full replacement of the writable fields: an absent `notes` clears it.
+async fn update_item(
+    State(state): State<AppState>,
+    _principal: Principal,
+    Path(id): Path<Uuid>,
+    ValidatedJson(request): ValidatedJson<ItemRequest>,
+) -> Result<Json<Item>, ApiError> {
+    let item = repo::update(&state.db, id, request.fields())
+        .await?
+        .ok_or_else(|| not_found(id))?;
+    Ok(Json(item))
+}
+
+async fn delete_item(
+    State(state): State<AppState>,
+    _principal: Principal,
+    Path(id): Path<Uuid>,
+) -> Result<StatusCode, ApiError> {
+    if repo::delete(&state.db, id).await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(not_found(id))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pagination(limit: Option<&str>, offset: Option<&str>) -> Result<Pagination, ApiError> {
+        ListQuery {
+            limit: limit.map(str::to_owned),
+            offset: offset.map(str::to_owned),
+        }
+        .try_into()
+    }
+
+    fn parameters(error: ApiError) -> Vec<String> {
+        let ApiError::Validation(errors) = error else {
+            panic!("expected a validation error, got {error:?}");
+        };
+        errors
+            .into_iter()
+            .map(|e| match e.location {
+                crate::error::FieldLocation::Parameter(name) => name,
+                other => panic!("unexpected location {other:?}"),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn pagination_defaults_to_the_first_page() {
+        assert_eq!(
+            pagination(None, None).unwrap(),
+            Pagination {
+                limit: DEFAULT_LIMIT,
+                offset: 0
+            }
+        );
+    }
+
+    #[test]
+    fn pagination_rejects_out_of_range_and_non_numeric_values() {
+        assert_eq!(
+            parameters(pagination(Some("101"), None).unwrap_err()),
+            ["limit"]
+        );
+        assert_eq!(
+            parameters(pagination(Some("0"), None).unwrap_err()),
+            ["limit"]
+        );
+        assert_eq!(
+            parameters(pagination(Some("-1"), None).unwrap_err()),
+            ["limit"]
+        );
+        assert_eq!(
+            parameters(pagination(None, Some("-1")).unwrap_err()),
+            ["offset"]
+        );
+        assert_eq!(
+            parameters(pagination(Some("ten"), Some("x")).unwrap_err()),
+            ["limit", "offset"]
+        );
+        assert_eq!(pagination(Some("100"), Some("5")).unwrap().limit, 100);
+    }
+
+    #[test]
+    fn names_are_measured_in_characters() {
+        let request = |name: String| ItemRequest { name, notes: None };
+        assert!(request("é".repeat(200)).validate().is_ok());
+        assert!(request("é".repeat(201)).validate().is_err());
+        assert!(request(" \t\n".to_owned()).validate().is_err());
+    }
+}

@@ -1,0 +1,155 @@
+//! Snapshot tests of rendered projects: for several answer sets, the list of
+//! generated files and the full content of every file that depends on the
+//! answers (every `.jinja` template, and `nestflux.toml`).
+//!
+//! Snapshots live in `snapshots/` and are reviewed before they are accepted
+//! (`cargo insta review`). CI never writes them: any drift fails the run.
+
+use nestflux::answers::{Answers, Database, FeatureSet, Idp, PROJECT_FILE, ProjectName};
+use nestflux::manifest::{TEMPLATE_SUFFIX, output_path};
+use nestflux::render::{TEMPLATES, render};
+
+struct Case {
+    id: &'static str,
+    name: &'static str,
+    idp: Idp,
+    database: Database,
+    features: &'static str,
+}
+
+const CASES: &[Case] = &[
+    Case {
+        id: "keycloak-sqlite-all",
+        name: "my-api",
+        idp: Idp::Keycloak,
+        database: Database::Sqlite,
+        features: "headers,rate-limit,cors,audit-log,encryption",
+    },
+    Case {
+        id: "authentik-sqlite-none",
+        name: "shop",
+        idp: Idp::Authentik,
+        database: Database::Sqlite,
+        features: "none",
+    },
+    Case {
+        id: "oidc-sqlite-headers-cors",
+        name: "edge-gateway",
+        idp: Idp::Oidc,
+        database: Database::Sqlite,
+        features: "headers,cors",
+    },
+    Case {
+        id: "keycloak-sqlite-data",
+        name: "billing_service",
+        idp: Idp::Keycloak,
+        database: Database::Sqlite,
+        features: "rate-limit,audit-log,encryption",
+    },
+];
+
+fn answers(case: &Case) -> Answers {
+    Answers {
+        name: ProjectName::parse(case.name).unwrap(),
+        idp: case.idp,
+        database: case.database,
+        features: FeatureSet::parse_list(case.features).unwrap(),
+    }
+}
+
+/// Output paths of every template that is rendered rather than copied.
+fn rendered_paths() -> Vec<String> {
+    let mut out = vec![PROJECT_FILE.to_owned()];
+    let mut stack = vec![&TEMPLATES];
+    while let Some(dir) = stack.pop() {
+        for file in dir.files() {
+            let path = file.path().to_string_lossy().replace('\\', "/");
+            if path.ends_with(TEMPLATE_SUFFIX) {
+                out.push(output_path(&path).to_owned());
+            }
+        }
+        stack.extend(dir.dirs());
+    }
+    out.sort();
+    out
+}
+
+fn settings() -> insta::Settings {
+    let mut settings = insta::Settings::clone_current();
+    settings.set_snapshot_path("../snapshots");
+    settings.set_prepend_module_to_snapshot(false);
+    settings.set_omit_expression(true);
+    // The nestflux version changes with every release, not with the answers.
+    settings.add_filter(
+        r#"nestflux-version = "[^"]+""#,
+        r#"nestflux-version = "[version]""#,
+    );
+    settings
+}
+
+#[test]
+fn rendered_projects_match_their_snapshots() {
+    let rendered = rendered_paths();
+    settings().bind(|| {
+        for case in CASES {
+            let files = render(&answers(case)).expect("render");
+            let listing: Vec<&str> = files.keys().map(String::as_str).collect();
+            insta::assert_snapshot!(format!("{}@files", case.id), listing.join("\n"));
+            for path in rendered.iter().filter(|p| files.contains_key(*p)) {
+                let text = String::from_utf8(files[path].clone()).expect("UTF-8");
+                insta::assert_snapshot!(format!("{}@{}", case.id, path.replace('/', "__")), text);
+            }
+        }
+    });
+}
+
+#[test]
+fn rendering_is_deterministic() {
+    for case in CASES {
+        assert_eq!(
+            render(&answers(case)).unwrap(),
+            render(&answers(case)).unwrap(),
+            "{}",
+            case.id
+        );
+    }
+}
+
+#[test]
+fn generated_text_files_end_with_one_newline_and_have_no_trailing_spaces() {
+    for case in CASES {
+        for (path, bytes) in render(&answers(case)).unwrap() {
+            let Ok(text) = String::from_utf8(bytes) else {
+                continue;
+            };
+            assert!(
+                text.ends_with('\n') && !text.ends_with("\n\n"),
+                "{}: {path} must end with exactly one newline",
+                case.id
+            );
+            for (i, line) in text.lines().enumerate() {
+                assert_eq!(
+                    line.trim_end(),
+                    line,
+                    "{}: {path}:{} has trailing whitespace",
+                    case.id,
+                    i + 1
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn the_project_name_reaches_every_place_that_names_the_crate() {
+    let files = render(&answers(&CASES[3])).unwrap();
+    let cargo = String::from_utf8(files["Cargo.toml"].clone()).unwrap();
+    assert!(cargo.contains("name = \"billing_service\""), "{cargo}");
+    for (path, bytes) in &files {
+        let text = String::from_utf8_lossy(bytes);
+        assert!(
+            !text.contains("demo-api") && !text.contains("demo_api"),
+            "{path} still names the template's crate"
+        );
+    }
+}
