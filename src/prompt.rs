@@ -149,6 +149,8 @@ impl Default for TerminalAsker {
 }
 
 fn interrupted(e: dialoguer::Error) -> anyhow::Error {
+    // dialoguer hides the cursor while a question is open; give it back.
+    let _ = console::Term::stderr().show_cursor();
     anyhow::Error::new(e).context("the question was interrupted; nothing was written")
 }
 

@@ -1,5 +1,6 @@
 //! From an in-memory file set to disk. The whole project is written to a
-//! staging directory beside the target and renamed into place in one step,
+//! staging directory beside the target and renamed into place in one step
+//! (into an existing empty directory: entry by entry, taken back on failure),
 //! so a failure at any point leaves no partial project behind, and nothing
 //! that already exists is ever overwritten.
 
@@ -57,6 +58,7 @@ pub fn check_target(path: &Path) -> Result<Target, UserError> {
 /// Writes `files` into a new directory at `target`, atomically.
 pub fn write_project(target: &Path, files: &FileSet, ui: &Ui) -> anyhow::Result<()> {
     let state = check_target(target)?;
+    let target = &resolve(target)?;
     let parent = parent_of(target);
     let created_parents = create_parents(&parent)?;
     let result = stage_and_move(target, &parent, files, state, ui);
@@ -92,30 +94,79 @@ fn stage_and_move(
             .with_context(|| format!("failed to write `{}`", path.display()))?;
         ui.detail(format_args!("wrote {rel}"));
     }
-    if state == Target::EmptyDir {
-        // rename() cannot replace a directory portably; remove_dir only
-        // succeeds while it is still empty, so nothing of the user's is lost.
-        fs::remove_dir(target).with_context(|| {
-            format!(
-                "`{}` is no longer empty; nothing was written",
-                target.display()
-            )
-        })?;
-    }
-    let staged = staging.keep();
-    if let Err(e) = fs::rename(&staged, target) {
-        let _ = fs::remove_dir_all(&staged);
-        if state == Target::EmptyDir {
-            let _ = fs::create_dir(target);
+    match state {
+        Target::Missing => {
+            let staged = staging.keep();
+            // One rename: the project appears whole or not at all. rename()
+            // fails rather than replace a directory that appeared meanwhile.
+            if let Err(e) = fs::rename(&staged, target) {
+                let _ = fs::remove_dir_all(&staged);
+                return Err(e).with_context(|| {
+                    format!(
+                        "failed to move the new project into `{}`; nothing was written",
+                        target.display()
+                    )
+                });
+            }
+            Ok(())
         }
-        return Err(e).with_context(|| {
-            format!(
-                "failed to move the new project into `{}`; nothing was written",
-                target.display()
-            )
-        });
+        // The directory is kept (it may be the user's working directory):
+        // its new entries move in one by one and leave again on failure.
+        Target::EmptyDir => move_entries_into(staging.path(), target),
+    }
+}
+
+fn move_entries_into(staged: &Path, target: &Path) -> anyhow::Result<()> {
+    let mut entries: Vec<_> = fs::read_dir(staged)?
+        .map(|e| e.map(|e| e.file_name()))
+        .collect::<Result<_, _>>()?;
+    entries.sort();
+    let mut moved: Vec<PathBuf> = Vec::new();
+    for name in entries {
+        let dest = target.join(&name);
+        // rename() would silently replace a file created meanwhile.
+        let result = if dest.symlink_metadata().is_ok() {
+            Err(io::Error::new(
+                io::ErrorKind::AlreadyExists,
+                format!("`{}` appeared while writing", dest.display()),
+            ))
+        } else {
+            fs::rename(staged.join(&name), &dest)
+        };
+        if let Err(e) = result {
+            for path in moved.iter().rev() {
+                remove_any(path);
+            }
+            return Err(e).with_context(|| {
+                format!(
+                    "failed to move the new project into `{}`; nothing was written",
+                    target.display()
+                )
+            });
+        }
+        moved.push(dest);
     }
     Ok(())
+}
+
+fn remove_any(path: &Path) {
+    let _ = if path.is_dir() {
+        fs::remove_dir_all(path)
+    } else {
+        fs::remove_file(path)
+    };
+}
+
+/// An absolute form of `target`. `.` and `..` (no last component) are
+/// resolved to the directory they stand for, so the staging directory goes
+/// beside it rather than inside it.
+fn resolve(target: &Path) -> anyhow::Result<PathBuf> {
+    let resolved = if target.file_name().is_none() {
+        target.canonicalize()
+    } else {
+        std::path::absolute(target)
+    };
+    resolved.with_context(|| format!("cannot resolve `{}`", target.display()))
 }
 
 fn staging_dir(parent: &Path, name: &str) -> anyhow::Result<tempfile::TempDir> {

@@ -425,3 +425,22 @@ fn colour_is_off_without_a_terminal_and_on_when_asked() {
         .code(2);
     assert!(String::from_utf8_lossy(&coloured.get_output().stderr).contains("\u{1b}["));
 }
+
+#[test]
+fn dot_fills_the_current_empty_directory_and_keeps_it() {
+    let sandbox = Sandbox::new();
+    std::fs::create_dir(sandbox.join("svc")).unwrap();
+    sandbox
+        .nestflux()
+        .current_dir(sandbox.join("svc"))
+        .args(["new", ".", "--yes"])
+        .assert()
+        .success();
+    assert!(sandbox.read("svc/nestflux.toml").contains("name = \"svc\""));
+    let top: Vec<String> = sandbox
+        .snapshot()
+        .into_keys()
+        .filter(|k| k.matches('/').count() == 1 && k.ends_with('/'))
+        .collect();
+    assert_eq!(top, ["svc/"], "no staging directory may be left behind");
+}
