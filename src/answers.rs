@@ -585,6 +585,63 @@ pub fn read_preset(path: &Path) -> anyhow::Result<PartialAnswers> {
     parse_project_file(&text, path)
 }
 
+/// A generated project on disk: its root and the answers it was made with.
+#[derive(Clone, Debug)]
+pub struct Project {
+    pub root: std::path::PathBuf,
+    pub answers: Answers,
+}
+
+impl Project {
+    /// Finds the project holding `start`: the nearest directory at or above
+    /// it with a `nestflux.toml`.
+    pub fn discover(start: &Path) -> anyhow::Result<Project> {
+        let start = std::path::absolute(start)
+            .with_context(|| format!("cannot resolve `{}`", start.display()))?;
+        let root = start
+            .ancestors()
+            .find(|dir| dir.join(PROJECT_FILE).is_file())
+            .ok_or_else(|| {
+                UserError::usage(format!(
+                    "`{}` is not inside a nestflux project: no `{PROJECT_FILE}` here or in any parent directory",
+                    start.display()
+                ))
+                .with_help("run this inside a project made by `nestflux new`, or pass --project DIR")
+            })?;
+        Self::open(root)
+    }
+
+    /// Opens the project whose root is `root`; every answer must be present.
+    pub fn open(root: &Path) -> anyhow::Result<Project> {
+        let path = root.join(PROJECT_FILE);
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("failed to read `{}`", path.display()))?;
+        let partial = parse_project_file(&text, &path)?;
+        let missing: Vec<&str> = [
+            ("name", partial.name.is_none()),
+            ("idp", partial.idp.is_none()),
+            ("database", partial.database.is_none()),
+            ("features", partial.features.is_none()),
+        ]
+        .into_iter()
+        .filter_map(|(key, absent)| absent.then_some(key))
+        .collect();
+        let (Some(name), false) = (partial.name.clone(), !missing.is_empty()) else {
+            return Err(UserError::failure(format!(
+                "`{}` lacks `[project]` keys: {}",
+                path.display(),
+                missing.join(", ")
+            ))
+            .with_help("restore them from the file `nestflux new` wrote")
+            .into());
+        };
+        Ok(Project {
+            root: root.to_path_buf(),
+            answers: partial.with_defaults(name),
+        })
+    }
+}
+
 fn parse_project_file(text: &str, path: &Path) -> anyhow::Result<PartialAnswers> {
     let file: ProjectFile = toml::from_str(text).map_err(|e| toml_error(text, path, &e))?;
     if let Some(schema) = file.schema

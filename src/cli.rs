@@ -75,6 +75,88 @@ pub enum Command {
     /// Create a new secured web service in a new directory
     #[command(after_help = NEW_AFTER_HELP)]
     New(NewArgs),
+
+    /// Grow a generated project's access-control policy (`config/rbac.toml`)
+    #[command(subcommand)]
+    Add(AddCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AddCommand {
+    /// Add a role to the policy and to the identity provider's setup files
+    #[command(after_help = ADD_ROLE_AFTER_HELP)]
+    Role(AddRoleArgs),
+    /// Declare a permission (`resource:action`) and grant it to roles
+    #[command(after_help = ADD_PERMISSION_AFTER_HELP)]
+    Permission(AddPermissionArgs),
+}
+
+const ADD_ROLE_AFTER_HELP: &str = "\
+Runs inside a generated project (found upwards from the current directory by
+its nestflux.toml) or in --project DIR. Comments and formatting in
+config/rbac.toml are kept; the identity provider's setup files under deploy/
+gain the role too. Adding a role that exists with the same definition changes
+nothing; a different definition is refused unless --force.
+
+Examples:
+  nestflux add role auditor --permissions items:read
+  nestflux add role moderator --inherits editor --permissions items:delete
+  nestflux add role auditor --permissions items:read --dry-run";
+
+const ADD_PERMISSION_AFTER_HELP: &str = "\
+Declares the permission in config/rbac.toml and grants it to the listed roles
+(`admin`, which holds `*`, has every permission already). Guard a route with
+it in src/routes/ to put it to use.
+
+Examples:
+  nestflux add permission reports:read --roles auditor,admin";
+
+#[derive(Debug, Args)]
+pub struct AddRoleArgs {
+    /// Role name: a lowercase word (letters, digits, `-`, `_`)
+    pub name: String,
+
+    /// Permissions the role grants, comma-separated (each must be declared)
+    #[arg(long, value_name = "LIST", value_delimiter = ',')]
+    pub permissions: Vec<String>,
+
+    /// Roles whose permissions this role inherits, comma-separated
+    #[arg(long, value_name = "ROLE", value_delimiter = ',')]
+    pub inherits: Vec<String>,
+
+    /// A short description, written into the policy and the IdP setup files
+    #[arg(long, value_name = "TEXT")]
+    pub description: Option<String>,
+
+    /// Replace an existing role of that name with this definition
+    #[arg(long)]
+    pub force: bool,
+
+    /// Print the changes as a diff and write nothing
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// The generated project to edit [default: found from the current directory upwards]
+    #[arg(long, value_name = "DIR")]
+    pub project: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct AddPermissionArgs {
+    /// The permission, as `resource:action` (e.g. `reports:read`)
+    pub permission: String,
+
+    /// Roles to grant it to, comma-separated
+    #[arg(long, value_name = "LIST", value_delimiter = ',')]
+    pub roles: Vec<String>,
+
+    /// Print the changes as a diff and write nothing
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// The generated project to edit [default: found from the current directory upwards]
+    #[arg(long, value_name = "DIR")]
+    pub project: Option<PathBuf>,
 }
 
 const NEW_AFTER_HELP: &str = "\

@@ -9,6 +9,7 @@ pub mod commands;
 pub mod error;
 pub mod manifest;
 pub mod prompt;
+pub mod rbac;
 pub mod render;
 pub mod ui;
 pub mod write;

@@ -4,7 +4,7 @@
 use std::process::ExitCode;
 
 use clap::{CommandFactory as _, FromArgMatches as _};
-use nestflux::cli::{Cli, ColorChoice, Command};
+use nestflux::cli::{AddCommand, Cli, ColorChoice, Command};
 use nestflux::error::UserError;
 use nestflux::ui::{self, Ui};
 
@@ -20,6 +20,10 @@ fn main() -> ExitCode {
     let ui = Ui::new(&cli.global);
     let result = match cli.command {
         Command::New(args) => nestflux::commands::new::run(args, &ui),
+        Command::Add(AddCommand::Role(args)) => nestflux::commands::add::role(args, &ui),
+        Command::Add(AddCommand::Permission(args)) => {
+            nestflux::commands::add::permission(args, &ui)
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

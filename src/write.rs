@@ -216,6 +216,64 @@ fn create_parents(parent: &Path) -> anyhow::Result<Vec<PathBuf>> {
     Ok(missing)
 }
 
+/// A new text for an existing file of a project.
+#[derive(Clone, Debug)]
+pub struct FileChange {
+    pub path: PathBuf,
+    /// The path shown to the user (relative to the project).
+    pub display: PathBuf,
+    pub old: String,
+    pub new: String,
+}
+
+impl FileChange {
+    /// A unified diff of the change, for `--dry-run`.
+    pub fn diff(&self) -> String {
+        let name = self.display.display().to_string();
+        similar::TextDiff::from_lines(&self.old, &self.new)
+            .unified_diff()
+            .context_radius(3)
+            .header(&format!("a/{name}"), &format!("b/{name}"))
+            .to_string()
+    }
+}
+
+/// Replaces several files together: every new text is written to a
+/// temporary file beside its target first, then all are renamed into place.
+/// If a rename fails, the files already replaced get their old text back,
+/// so the files of one command change together or not at all.
+pub fn replace_files(changes: &[FileChange]) -> anyhow::Result<()> {
+    let mut staged = Vec::new();
+    for change in changes {
+        let dir = parent_of(&change.path);
+        let mut tmp = tempfile::Builder::new()
+            .prefix(".nestflux-edit-")
+            .tempfile_in(&dir)
+            .with_context(|| format!("failed to create a temporary file in `{}`", dir.display()))?;
+        io::Write::write_all(&mut tmp, change.new.as_bytes())
+            .with_context(|| format!("failed to write a temporary file in `{}`", dir.display()))?;
+        // Keep the original's permissions.
+        if let Ok(meta) = fs::metadata(&change.path) {
+            let _ = fs::set_permissions(tmp.path(), meta.permissions());
+        }
+        staged.push(tmp);
+    }
+    for (i, (tmp, change)) in staged.into_iter().zip(changes).enumerate() {
+        if let Err(e) = tmp.persist(&change.path) {
+            for done in &changes[..i] {
+                let _ = fs::write(&done.path, &done.old);
+            }
+            return Err(e.error).with_context(|| {
+                format!(
+                    "failed to replace `{}`; nothing was changed",
+                    change.path.display()
+                )
+            });
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
