@@ -3,6 +3,7 @@ pub mod config;
 pub mod db;
 pub mod error;
 pub mod extract;
+pub mod rbac;
 pub mod repo;
 pub mod routes;
 pub mod startup;
