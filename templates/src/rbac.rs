@@ -65,7 +65,8 @@ impl Policy {
     /// duplicates, grants of undeclared permissions, parents that do not
     /// exist, and inheritance cycles.
     pub fn parse(source: &str) -> Result<Self, PolicyError> {
-        let line_of = |span: Range<usize>| source[..span.start.min(source.len())].matches('\n').count() + 1;
+        let line_of =
+            |span: Range<usize>| source[..span.start.min(source.len())].matches('\n').count() + 1;
         let file: PolicyFile = toml::from_str(source).map_err(|e| PolicyError {
             line: e.span().map_or(1, line_of),
             message: e.message().trim_end().to_owned(),
@@ -87,7 +88,8 @@ impl Policy {
         }
 
         for (name, role) in &file.roles {
-            let role_error = |span: Range<usize>, what: String| error(span, format!("role `{name}` {what}"));
+            let role_error =
+                |span: Range<usize>, what: String| error(span, format!("role `{name}` {what}"));
             let mut granted = BTreeSet::new();
             for permission in &role.get_ref().permissions {
                 let p = permission.get_ref();
@@ -116,7 +118,10 @@ impl Policy {
             let mut path = vec![name.clone()];
             let mut out = BTreeSet::new();
             flatten(&file, name, &permissions, &mut path, &mut out).map_err(|cycle| {
-                error(role.span(), format!("role `{name}` inherits in a cycle: {cycle}"))
+                error(
+                    role.span(),
+                    format!("role `{name}` inherits in a cycle: {cycle}"),
+                )
             })?;
             effective.insert(name.clone(), out);
         }
@@ -182,7 +187,8 @@ fn flatten(
 pub fn check_permission(permission: &str) -> Result<(), String> {
     let valid_word = |w: &str| {
         w.starts_with(|c: char| c.is_ascii_lowercase())
-            && w.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
+            && w.chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
     };
     match permission.split_once(':') {
         Some((resource, action)) if valid_word(resource) && valid_word(action) => Ok(()),
@@ -222,21 +228,35 @@ permissions = ["*"]
         )
         .unwrap();
         let of = |roles: &[&str]| policy.permissions_of(roles.iter().copied());
-        assert_eq!(of(&["writer"]), BTreeSet::from(["a:read".into(), "a:write".into()]));
+        assert_eq!(
+            of(&["writer"]),
+            BTreeSet::from(["a:read".into(), "a:write".into()])
+        );
         assert_eq!(of(&["root"]), *policy.permissions());
-        assert!(of(&["intruder"]).is_empty(), "an unknown role grants nothing");
-        assert_eq!(of(&["reader", "intruder"]), BTreeSet::from(["a:read".into()]));
+        assert!(
+            of(&["intruder"]).is_empty(),
+            "an unknown role grants nothing"
+        );
+        assert_eq!(
+            of(&["reader", "intruder"]),
+            BTreeSet::from(["a:read".into()])
+        );
     }
 
     #[test]
     fn an_undeclared_permission_is_named_with_its_role_and_line() {
         let e = error("permissions = [\"a:read\"]\n\n[roles.x]\npermissions = [\"a:write\"]\n");
-        assert_eq!(e, "config/rbac.toml line 4: role `x` grants `a:write`, which is not in the top-level `permissions` list");
+        assert_eq!(
+            e,
+            "config/rbac.toml line 4: role `x` grants `a:write`, which is not in the top-level `permissions` list"
+        );
     }
 
     #[test]
     fn a_cycle_is_named() {
-        let e = error("permissions = []\n[roles.a]\npermissions = []\ninherits = [\"b\"]\n[roles.b]\npermissions = []\ninherits = [\"a\"]\n");
+        let e = error(
+            "permissions = []\n[roles.a]\npermissions = []\ninherits = [\"b\"]\n[roles.b]\npermissions = []\ninherits = [\"a\"]\n",
+        );
         assert!(e.contains("role `a` inherits in a cycle: a → b → a"), "{e}");
         assert!(e.contains("line 2"), "{e}");
     }
@@ -244,12 +264,16 @@ permissions = ["*"]
     #[test]
     fn a_missing_parent_is_named() {
         let e = error("permissions = []\n[roles.a]\npermissions = []\ninherits = [\"ghost\"]\n");
-        assert_eq!(e, "config/rbac.toml line 4: role `a` inherits `ghost`, which is not defined");
+        assert_eq!(
+            e,
+            "config/rbac.toml line 4: role `a` inherits `ghost`, which is not defined"
+        );
     }
 
     #[test]
     fn duplicates_are_refused() {
-        let e = error("permissions = []\n[roles.a]\npermissions = []\n[roles.a]\npermissions = []\n");
+        let e =
+            error("permissions = []\n[roles.a]\npermissions = []\n[roles.a]\npermissions = []\n");
         assert!(e.contains("line 4") && e.contains("duplicate"), "{e}");
         let e = error("permissions = [\"a:b\", \"a:b\"]\n");
         assert!(e.contains("declared twice"), "{e}");
@@ -259,7 +283,9 @@ permissions = ["*"]
 
     #[test]
     fn unknown_keys_and_bad_names_are_refused() {
-        assert!(error("permissions = []\n[roles.a]\npermissions = []\ncolour = 1\n").contains("line 4"));
+        assert!(
+            error("permissions = []\n[roles.a]\npermissions = []\ncolour = 1\n").contains("line 4")
+        );
         assert!(error("permissions = [\"Items\"]\n").contains("is not a permission"));
     }
 }
