@@ -113,10 +113,10 @@ fn text(audit: &Audit, fail_on: Severity, color: bool) -> String {
                 paint(f.rule.id, Style::new().bold()),
                 f.rule.title
             );
-            let _ = writeln!(out, "{:26}{}", "", f.message);
+            let _ = writeln!(out, "{:27}{}", "", f.message);
             let _ = writeln!(
                 out,
-                "{:26}{} {}",
+                "{:27}{} {}",
                 "",
                 paint("fix:", Style::new().green()),
                 f.fix()

@@ -10,7 +10,7 @@ pub static RULE: Rule = Rule {
     title: "Security headers are turned off",
     asvs: &["V14.4.3", "V14.4.4", "V14.4.5", "V14.4.7"],
     docs: "The `headers` feature is not in `features` in `nestflux.toml`. Without it, responses carry none of the headers browsers use to protect users: Content-Security-Policy, X-Content-Type-Options: nosniff, Strict-Transport-Security, Referrer-Policy and frame-ancestors / X-Frame-Options. An API answering JSON is less exposed than an HTML site, but any response a browser renders (an error page, a file) can then be framed, sniffed as HTML or loaded over plain HTTP.\n\nThe check reads `features` in `nestflux.toml`.",
-    fix: "add \"headers\" to `features` in `nestflux.toml` and regenerate or add the feature; if the service sits behind a proxy that sets these headers, suppress this finding in `[audit] allow` with that reason",
+    fix: "add \"headers\" to `features` in `nestflux.toml`; if the service sits behind a proxy that sets these headers, suppress this finding in `[audit] allow` with that reason",
     check,
 };
 
