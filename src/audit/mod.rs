@@ -187,12 +187,28 @@ impl Audit {
     /// Runs every rule over `project` and applies the suppressions as of
     /// `today`.
     pub fn run(project: &Project, today: Date) -> Audit {
-        let mut found = Vec::new();
-        for rule in rules::ALL {
-            let mut findings = Findings::new(rule);
-            (rule.check)(project, &mut findings);
-            found.extend(findings.into_vec());
-        }
+        // Rules are independent: spread them over the cores, interleaved so
+        // that the heavier ones (secret scans) do not share a thread.
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
+        let found: Vec<Finding> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..threads)
+                .map(|t| {
+                    scope.spawn(move || {
+                        let mut found = Vec::new();
+                        for rule in rules::ALL.iter().skip(t).step_by(threads) {
+                            let mut findings = Findings::new(rule);
+                            (rule.check)(project, &mut findings);
+                            found.extend(findings.into_vec());
+                        }
+                        found
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .flat_map(|h| h.join().expect("a rule panicked"))
+                .collect()
+        });
         let (mut findings, mut suppressed) = suppress::apply(found, &project.allow, today);
         findings.sort_by(|a, b| (&a.location, a.rule.id).cmp(&(&b.location, b.rule.id)));
         suppressed.sort_by(|a, b| {

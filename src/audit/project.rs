@@ -10,7 +10,6 @@
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
 
 use anyhow::Context as _;
 use ignore::WalkBuilder;
@@ -101,7 +100,7 @@ pub struct Project {
     gitignore: Gitignore,
     pub rbac: Option<RbacPolicy>,
     pub idp_roles: Vec<IdpRoles>,
-    rust: OnceLock<Vec<RustSource>>,
+    rust: Vec<RustSource>,
 }
 
 impl std::fmt::Debug for Project {
@@ -185,22 +184,34 @@ impl Project {
             }
         }
 
+        // Reading (and preparing Rust sources) dominates on large projects:
+        // spread it over the available cores.
+        let paths: Vec<(String, u64)> = paths.into_iter().collect();
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
+        let chunk = paths.len().div_ceil(threads).max(1);
+        let parts: Vec<anyhow::Result<Vec<Read>>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = paths
+                .chunks(chunk)
+                .map(|part| scope.spawn(move || read_files(root, part)))
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().expect("a file-reading thread panicked"))
+                .collect()
+        });
         let mut files = Vec::with_capacity(paths.len());
-        for (path, len) in paths {
-            if len > files::MAX_FILE_BYTES {
-                too_large.push(path);
-                continue;
+        let mut rust = Vec::new();
+        for part in parts {
+            for read in part? {
+                match read {
+                    Read::Text(file, code) => {
+                        rust.extend(code);
+                        files.push(file);
+                    }
+                    Read::TooLarge(path) => too_large.push(path),
+                    Read::Binary => {}
+                }
             }
-            let bytes = fs::read(root.join(&path))
-                .with_context(|| format!("failed to read `{}`", root.join(&path).display()))?;
-            if bytes[..bytes.len().min(8000)].contains(&0) {
-                continue; // binary
-            }
-            let text = match String::from_utf8(bytes) {
-                Ok(text) => text,
-                Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
-            };
-            files.push(SourceFile { path, text });
         }
         too_large.sort();
 
@@ -227,7 +238,7 @@ impl Project {
             gitignore,
             rbac,
             idp_roles,
-            rust: OnceLock::new(),
+            rust,
         })
     }
 
@@ -270,17 +281,49 @@ impl Project {
 
     /// The service's Rust sources (not tests), comments and test code blanked.
     pub fn rust_sources(&self) -> &[RustSource] {
-        self.rust.get_or_init(|| {
-            self.files
-                .iter()
-                .filter(|f| files::is_service_rust(&f.path))
-                .map(|f| RustSource {
-                    path: f.path.clone(),
-                    code: scan::rust_code(&f.text),
-                })
-                .collect()
-        })
+        &self.rust
     }
+}
+
+/// What reading one file gave.
+enum Read {
+    /// A text file, and the prepared code when it is a service Rust source.
+    Text(SourceFile, Option<RustSource>),
+    TooLarge(String),
+    Binary,
+}
+
+fn read_files(root: &Path, paths: &[(String, u64)]) -> anyhow::Result<Vec<Read>> {
+    let mut out = Vec::with_capacity(paths.len());
+    for (path, len) in paths {
+        if *len > files::MAX_FILE_BYTES {
+            out.push(Read::TooLarge(path.clone()));
+            continue;
+        }
+        let full = root.join(path);
+        let bytes =
+            fs::read(&full).with_context(|| format!("failed to read `{}`", full.display()))?;
+        if bytes[..bytes.len().min(8000)].contains(&0) {
+            out.push(Read::Binary);
+            continue;
+        }
+        let text = match String::from_utf8(bytes) {
+            Ok(text) => text,
+            Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+        };
+        let code = files::is_service_rust(path).then(|| RustSource {
+            path: path.clone(),
+            code: scan::rust_code(&text),
+        });
+        out.push(Read::Text(
+            SourceFile {
+                path: path.clone(),
+                text,
+            },
+            code,
+        ));
+    }
+    Ok(out)
 }
 
 /// Every file the walk reaches (relative path → size), and those above the

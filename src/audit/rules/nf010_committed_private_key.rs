@@ -1,5 +1,9 @@
 //! NF010: a private key or a cloud credential in a committed file.
 
+use std::sync::LazyLock;
+
+use aho_corasick::AhoCorasick;
+
 use crate::audit::scan::line_column;
 use crate::audit::{Findings, Project, Rule, Severity};
 
@@ -113,52 +117,66 @@ const SHAPES: &[Shape] = &[
     },
 ];
 
+const PEM_START: &str = "-----BEGIN ";
+
+/// Every prefix this rule looks for, found in one pass over each file.
+static PREFIXES: LazyLock<AhoCorasick> = LazyLock::new(|| {
+    AhoCorasick::new(std::iter::once(PEM_START).chain(SHAPES.iter().map(|s| s.prefix)))
+        .expect("the prefixes are valid patterns")
+});
+
+/// The label of a PEM private-key block starting at `at`, when key material
+/// follows it (on the next line, or after a `\n` escape in a JSON or TOML
+/// string): a header alone, as in documentation, is not a key.
+fn private_key_block(text: &str, at: usize) -> Option<&str> {
+    let label_start = at + PEM_START.len();
+    let label_end = label_start + text[label_start..].find("-----")?;
+    let label = &text[label_start..label_end];
+    if !label.ends_with("PRIVATE KEY") || label.len() > 40 {
+        return None;
+    }
+    let body = text[label_end + 5..]
+        .trim_start_matches(['\r', '\n', ' '])
+        .trim_start_matches("\\n");
+    let material = body
+        .bytes()
+        .take_while(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'='))
+        .count();
+    (material >= 40).then_some(label)
+}
+
 fn check(project: &Project, out: &mut Findings) {
     for file in &project.files {
         let text = &file.text;
-        for (at, _) in text.match_indices("-----BEGIN ") {
-            let Some(label_end) = text[at + 11..].find("-----") else {
-                continue;
-            };
-            let label = &text[at + 11..at + 11 + label_end];
-            if !label.ends_with("PRIVATE KEY") || label.len() > 40 {
+        for found in PREFIXES.find_iter(text) {
+            let at = found.start();
+            if found.pattern().as_usize() == 0 {
+                if let Some(label) = private_key_block(text, at) {
+                    out.add(
+                        &file.path,
+                        line_column(text, at),
+                        format!("a PEM `{label}` block with key material"),
+                    );
+                }
                 continue;
             }
-            // Key material follows (on the next line, or after a `\n`
-            // escape in a JSON or TOML string): not just a header in docs.
-            let body: String = text[at + 16 + label_end..]
-                .trim_start_matches(['\r', '\n', ' '])
-                .trim_start_matches("\\n")
+            let shape = &SHAPES[found.pattern().as_usize() - 1];
+            let before = text[..at].chars().next_back();
+            if before.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_') {
+                continue;
+            }
+            let token: String = text[found.end()..]
                 .chars()
-                .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '/' | '='))
+                .take_while(|c| (shape.charset)(*c))
                 .collect();
-            if body.len() >= 40 {
-                out.add(
-                    &file.path,
-                    line_column(text, at),
-                    format!("a PEM `{label}` block with key material"),
-                );
+            if token.len() < shape.min || token.contains("EXAMPLE") {
+                continue;
             }
-        }
-        for shape in SHAPES {
-            for (at, _) in text.match_indices(shape.prefix) {
-                let before = text[..at].chars().next_back();
-                if before.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_') {
-                    continue;
-                }
-                let token: String = text[at + shape.prefix.len()..]
-                    .chars()
-                    .take_while(|c| (shape.charset)(*c))
-                    .collect();
-                if token.len() < shape.min || token.contains("EXAMPLE") {
-                    continue;
-                }
-                out.add(
-                    &file.path,
-                    line_column(text, at),
-                    format!("{} (`{}…`)", shape.what, shape.prefix),
-                );
-            }
+            out.add(
+                &file.path,
+                line_column(text, at),
+                format!("{} (`{}…`)", shape.what, shape.prefix),
+            );
         }
     }
 }
