@@ -449,3 +449,22 @@ fn help_lists_the_audit_flags_and_exit_codes() {
         .stdout(contains("[default: high]"))
         .stdout(contains("Exit codes: 0 nothing at or above --fail-on"));
 }
+
+#[test]
+fn the_rule_table_in_the_docs_matches_the_rules() {
+    let docs = include_str!("../docs/audit.md");
+    for rule in nestflux::audit::rules::ALL {
+        let row = format!(
+            "| {} | `{}` | {} | {} | {} |",
+            rule.id,
+            rule.name,
+            rule.severity,
+            rule.title,
+            rule.asvs.join(", ")
+        );
+        assert!(
+            docs.contains(&row),
+            "docs/audit.md lacks or differs from:\n{row}"
+        );
+    }
+}
