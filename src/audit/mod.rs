@@ -144,20 +144,6 @@ impl Findings {
         });
     }
 
-    /// Like [`Findings::add`], with a fix specific to this finding.
-    pub fn add_with_fix(
-        &mut self,
-        path: &str,
-        at: (usize, usize),
-        message: impl Into<String>,
-        fix: impl Into<String>,
-    ) {
-        self.add(path, at, message);
-        if let Some(last) = self.found.last_mut() {
-            last.fix = Some(fix.into());
-        }
-    }
-
     pub fn into_vec(self) -> Vec<Finding> {
         self.found
     }
