@@ -84,6 +84,7 @@ fn settings() -> insta::Settings {
         r#"nestflux-version = "[^"]+""#,
         r#"nestflux-version = "[version]""#,
     );
+    settings.add_filter(r"nestflux --version \S+", "nestflux --version [version]");
     settings
 }
 

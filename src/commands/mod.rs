@@ -1,4 +1,5 @@
 //! One module per subcommand, each a thin composition of answers, prompt,
 //! render and write.
 
+pub mod audit;
 pub mod new;
