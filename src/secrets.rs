@@ -16,7 +16,7 @@ use std::collections::BTreeMap;
 use rand::distr::{Alphanumeric, SampleString as _};
 use rand::rand_core::UnwrapErr;
 use rand::rngs::SysRng;
-use rand::{CryptoRng, Rng};
+use rand::CryptoRng;
 use serde::Serialize;
 
 /// Length of every generated secret. 32 alphanumeric characters carry about
@@ -90,7 +90,7 @@ impl std::fmt::Debug for Secrets {
 }
 
 /// A generator for tests: the same seed always gives the same secrets.
-pub fn seeded_rng(seed: u64) -> impl CryptoRng + Rng {
+pub fn seeded_rng(seed: u64) -> impl CryptoRng {
     use rand::SeedableRng as _;
     rand::rngs::StdRng::seed_from_u64(seed)
 }

@@ -458,7 +458,11 @@ fn two_new_projects_get_different_secrets_kept_out_of_nestflux_toml() {
         // The realm export holds the same secrets; nestflux.toml and the
         // committed files hold none.
         if key.starts_with("DEV_") {
-            assert!(sandbox.read("first/deploy/keycloak/realm.json").contains(&a));
+            assert!(
+                sandbox
+                    .read("first/deploy/keycloak/realm.json")
+                    .contains(&a)
+            );
         }
         assert!(!sandbox.read("first/nestflux.toml").contains(&a));
         assert!(!sandbox.read("first/compose.yaml").contains(&a));
@@ -481,6 +485,10 @@ fn the_local_env_file_points_at_the_compose_idp_and_is_git_ignored() {
     );
     assert_eq!(env_value(&env, "AUTH_AUDIENCE"), "shop");
     assert!(sandbox.read("shop/.gitignore").lines().any(|l| l == ".env"));
-    assert!(sandbox.join("shop/deploy/authentik/blueprint.yaml").is_file());
+    assert!(
+        sandbox
+            .join("shop/deploy/authentik/blueprint.yaml")
+            .is_file()
+    );
     assert!(!sandbox.join("shop/deploy/keycloak").exists());
 }
