@@ -13,10 +13,10 @@
 
 use std::collections::BTreeMap;
 
+use rand::CryptoRng;
 use rand::distr::{Alphanumeric, SampleString as _};
 use rand::rand_core::UnwrapErr;
 use rand::rngs::SysRng;
-use rand::CryptoRng;
 use serde::Serialize;
 
 /// Length of every generated secret. 32 alphanumeric characters carry about
