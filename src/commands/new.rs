@@ -187,12 +187,22 @@ fn next_steps(path: &Path, idp: Idp) -> String {
     let cd = shell_quote(path);
     let start = match idp {
         Idp::Keycloak | Idp::Authentik => format!(
-            "\x20 docker compose up -d     # a local {}, set up for this project\n",
+            "\x20 docker compose up -d    # a local {}, set up for this project\n",
             idp.label()
         ),
         Idp::Oidc => {
-            "\x20 $EDITOR .env             # set AUTH_ISSUER_URL to your provider's issuer\n"
+            "\x20 $EDITOR .env            # set AUTH_ISSUER_URL to your provider's issuer\n"
                 .to_owned()
+        }
+    };
+    let env = match idp {
+        Idp::Keycloak | Idp::Authentik => {
+            "`.env` holds your local settings and this project's development passwords\n\
+             (git-ignored); README.md explains each setting and how to get a token."
+        }
+        Idp::Oidc => {
+            "`.env` holds your local settings (git-ignored); README.md explains each\n\
+             setting and what to configure at your identity provider."
         }
     };
     format!(
@@ -202,8 +212,7 @@ fn next_steps(path: &Path, idp: Idp) -> String {
          {start}\
          \x20 cargo run               # serves on http://127.0.0.1:8080 (try /health/ready)\n\
          \n\
-         `.env` holds your local settings and this project's development passwords\n\
-         (git-ignored); README.md explains each setting and how to get a token."
+         {env}"
     )
 }
 
