@@ -593,10 +593,10 @@ mod tests {
     }
 
     /// A provider whose JWKS answers slowly and counts its fetches.
-    async fn slow_provider(issuer_suffix: &str) -> (String, Arc<AtomicUsize>) {
+    async fn slow_provider() -> (String, Arc<AtomicUsize>) {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
-        let issuer = format!("{base}{issuer_suffix}");
+        let issuer = base.clone();
         let fetches = Arc::new(AtomicUsize::new(0));
         let discovery = json!({ "issuer": issuer, "jwks_uri": format!("{base}/jwks") });
         let counter = Arc::clone(&fetches);
@@ -639,7 +639,7 @@ mod tests {
 
     #[tokio::test]
     async fn concurrent_unknown_kids_share_a_single_fetch() {
-        let (issuer, fetches) = slow_provider("").await;
+        let (issuer, fetches) = slow_provider().await;
         let store = store(&issuer, Duration::ZERO).await;
 
         look_up_concurrently(&store, 20).await;
@@ -650,7 +650,7 @@ mod tests {
 
     #[tokio::test]
     async fn unknown_kids_within_the_cooldown_fetch_nothing() {
-        let (issuer, fetches) = slow_provider("").await;
+        let (issuer, fetches) = slow_provider().await;
         let store = store(&issuer, Duration::from_secs(3600)).await;
 
         look_up_concurrently(&store, 20).await;
@@ -660,7 +660,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_discovery_document_for_another_issuer_is_refused() {
-        let (issuer, _) = slow_provider("").await;
+        let (issuer, _) = slow_provider().await;
         let settings = AuthSettings::new(format!("{issuer}/"), "test");
         let store = KeyStore::new(&settings).unwrap();
 
