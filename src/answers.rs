@@ -518,28 +518,41 @@ impl Answers {
         )
     }
 
-    /// The `allow` list `new` writes: one entry for each feature turned off,
-    /// so that the audit of a fresh project is clean, and the choice stays
-    /// visible and reviewable. Turning the feature on makes its entry stale;
-    /// removing the entry makes the audit report the feature again.
+    /// The `allow` list `new` writes, so that the audit of a fresh project is
+    /// clean and each accepted risk stays visible and reviewable:
+    /// - one entry for each feature turned off (turning the feature on makes
+    ///   its entry stale; removing the entry makes the audit report it again);
+    /// - for Keycloak and Authentik, the local IdP's random credentials in
+    ///   `deploy/`, which exist only for `docker compose` on a developer's
+    ///   machine.
     fn allow_list(&self) -> String {
         let off: Vec<Feature> = Feature::ALL
             .into_iter()
             .filter(|f| !self.features.contains(*f))
             .collect();
-        if off.is_empty() {
+        let local_idp = matches!(self.idp, Idp::Keycloak | Idp::Authentik);
+        if off.is_empty() && !local_idp {
             return "allow = []\n".to_owned();
         }
-        let mut out = String::from(
-            "# Features turned off at `nestflux new` (remove an entry once its feature is on):\n\
-             allow = [\n",
-        );
+        let mut out = String::from("allow = [\n");
+        if !off.is_empty() {
+            out.push_str(
+                "  # Features turned off at `nestflux new` (remove an entry once its feature is on):\n",
+            );
+        }
         for feature in off {
             let rule = crate::audit::rules::feature_off(feature);
             out.push_str(&format!(
                 "  {{ rule = \"{}\", reason = \"{TURNED_OFF_REASON}\" }}, # {}\n",
                 rule.id,
                 feature.key()
+            ));
+        }
+        if local_idp {
+            out.push_str(&format!(
+                "  # The local identity provider's client secret and test-user passwords:\n\
+                 \x20 {{ rule = \"{}\", path = \"deploy/**\", reason = \"{LOCAL_IDP_REASON}\" }},\n",
+                crate::audit::rules::secret_value_rule().id
             ));
         }
         out.push_str("]\n");
@@ -596,6 +609,11 @@ impl PartialAnswers {
 /// The reason `nestflux new` gives for the suppressions it writes for the
 /// features turned off.
 pub const TURNED_OFF_REASON: &str = "turned off at `nestflux new`";
+
+/// The reason `nestflux new` gives for accepting the credentials of the local
+/// identity provider in `deploy/`.
+pub const LOCAL_IDP_REASON: &str =
+    "random per project, for the docker compose IdP on a developer machine only";
 
 /// `nestflux.toml` as written on disk. Every field is optional so that a
 /// preset may carry only the answers a team wants to fix.

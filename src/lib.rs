@@ -12,5 +12,6 @@ pub mod error;
 pub mod manifest;
 pub mod prompt;
 pub mod render;
+pub mod secrets;
 pub mod ui;
 pub mod write;

@@ -9,14 +9,17 @@ use std::path::Path;
 
 use common::Sandbox;
 use nestflux::answers::{Answers, Database, Feature, FeatureSet, Idp, ProjectName};
-use nestflux::render::render;
+use nestflux::render::{DEFAULT_ROLES, render};
+use nestflux::secrets::Secrets;
 use predicates::str::contains;
 use serde_json::Value;
 
 /// Writes the project `nestflux new` would generate for `answers` into
 /// `dir`, without compiling anything.
 fn generate(dir: &Path, answers: &Answers) {
-    for (path, bytes) in render(answers).expect("render") {
+    // Fresh secrets each run, as `nestflux new` draws them.
+    let secrets = Secrets::from_os_rng(DEFAULT_ROLES);
+    for (path, bytes) in render(answers, &secrets).expect("render") {
         let full = dir.join(path);
         std::fs::create_dir_all(full.parent().unwrap()).unwrap();
         std::fs::write(full, bytes).unwrap();
@@ -33,11 +36,14 @@ fn answers(idp: Idp, features: FeatureSet) -> Answers {
 }
 
 /// A sandbox holding a generated project in `my-api/` (every feature on).
+/// A generated project whose `nestflux.toml` starts with `allow = []`: every
+/// feature on, and a generic OIDC provider (no local IdP credentials in
+/// `deploy/` to accept).
 fn generated() -> Sandbox {
     let sandbox = Sandbox::new();
     generate(
         &sandbox.join("my-api"),
-        &answers(Idp::Keycloak, FeatureSet::all()),
+        &answers(Idp::Oidc, FeatureSet::all()),
     );
     sandbox
 }
@@ -80,9 +86,22 @@ fn every_generated_project_audits_clean_at_the_lowest_threshold() {
                     "{idp:?} {database:?} features [{features}]:\n{}",
                     found.join("\n")
                 );
+                // Exactly the entries `new` wrote were used: one per feature
+                // turned off, and the local IdP's credentials under deploy/.
+                let feature_rules = audit
+                    .suppressed
+                    .iter()
+                    .filter(|s| !s.finding.location.path.starts_with("deploy/"))
+                    .count();
+                assert_eq!(feature_rules, Feature::ALL.len() - features.iter().count());
+                let local_idp = matches!(idp, Idp::Keycloak | Idp::Authentik);
                 assert_eq!(
-                    audit.suppressed.len(),
-                    Feature::ALL.len() - features.iter().count()
+                    audit
+                        .suppressed
+                        .iter()
+                        .any(|s| s.finding.location.path.starts_with("deploy/")),
+                    local_idp,
+                    "{idp:?}"
                 );
             }
         }

@@ -93,6 +93,11 @@ pub fn feature_off(feature: Feature) -> &'static Rule {
     }
 }
 
+/// The rule that flags secret-looking values in committed files.
+pub fn secret_value_rule() -> &'static Rule {
+    &nf011_committed_secret_value::RULE
+}
+
 /// The check shared by NF001–NF005: `feature` is missing from `features`
 /// in `nestflux.toml`.
 fn check_feature_on(project: &Project, out: &mut Findings, feature: Feature) {
