@@ -28,7 +28,8 @@ fn generated(root: &Path) {
         database: Database::Sqlite,
         features: FeatureSet::all(),
     };
-    for (rel, bytes) in nestflux::render::render(&answers).unwrap() {
+    let secrets = nestflux::secrets::Secrets::from_os_rng(nestflux::render::DEFAULT_ROLES);
+    for (rel, bytes) in nestflux::render::render(&answers, &secrets).unwrap() {
         write(root, &rel, &bytes);
     }
 }
