@@ -5,10 +5,11 @@
 
 use std::collections::BTreeSet;
 use std::fmt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 use serde::{Deserialize, Serialize};
+use toml::Spanned;
 
 use crate::error::UserError;
 
@@ -500,13 +501,62 @@ impl Answers {
              # sqlite | postgres\n\
              database = {database}\n\
              # Optional security features, any of: {all_keys}\n\
-             features = [{features}]\n",
+             features = [{features}]\n\
+             \n\
+             [audit]\n\
+             # Findings of `nestflux audit-config` accepted on purpose, each with a reason:\n\
+             #   {{ rule = \"NF0xx\", path = \"file or glob\", reason = \"why\", expires = \"YYYY-MM-DD\" }}\n\
+             # `path` and `expires` are optional. An entry without a reason, or past its\n\
+             # date, suppresses nothing and is reported itself.\n\
+             {allow}",
             version = quote(NESTFLUX_VERSION),
             name = quote(self.name.as_str()),
             idp = quote(self.idp.key()),
             database = quote(self.database.key()),
             features = features.join(", "),
+            allow = self.allow_list(),
         )
+    }
+
+    /// The `allow` list `new` writes, so that the audit of a fresh project is
+    /// clean and each accepted risk stays visible and reviewable:
+    /// - one entry for each feature turned off (turning the feature on makes
+    ///   its entry stale; removing the entry makes the audit report it again);
+    /// - for Keycloak and Authentik, the local IdP's random credentials in
+    ///   `deploy/`, which exist only for `docker compose` on a developer's
+    ///   machine.
+    fn allow_list(&self) -> String {
+        let off: Vec<Feature> = Feature::ALL
+            .into_iter()
+            .filter(|f| !self.features.contains(*f))
+            .collect();
+        let local_idp = matches!(self.idp, Idp::Keycloak | Idp::Authentik);
+        if off.is_empty() && !local_idp {
+            return "allow = []\n".to_owned();
+        }
+        let mut out = String::from("allow = [\n");
+        if !off.is_empty() {
+            out.push_str(
+                "  # Features turned off at `nestflux new` (remove an entry once its feature is on):\n",
+            );
+        }
+        for feature in off {
+            let rule = crate::audit::rules::feature_off(feature);
+            out.push_str(&format!(
+                "  {{ rule = \"{}\", reason = \"{TURNED_OFF_REASON}\" }}, # {}\n",
+                rule.id,
+                feature.key()
+            ));
+        }
+        if local_idp {
+            out.push_str(&format!(
+                "  # The local identity provider's client secret and test-user passwords:\n\
+                 \x20 {{ rule = \"{}\", path = \"deploy/**\", reason = \"{LOCAL_IDP_REASON}\" }},\n",
+                crate::audit::rules::secret_value_rule().id
+            ));
+        }
+        out.push_str("]\n");
+        out
     }
 }
 
@@ -556,6 +606,15 @@ impl PartialAnswers {
     }
 }
 
+/// The reason `nestflux new` gives for the suppressions it writes for the
+/// features turned off.
+pub const TURNED_OFF_REASON: &str = "turned off at `nestflux new`";
+
+/// The reason `nestflux new` gives for accepting the credentials of the local
+/// identity provider in `deploy/`.
+pub const LOCAL_IDP_REASON: &str =
+    "random per project, for the docker compose IdP on a developer machine only";
+
 /// `nestflux.toml` as written on disk. Every field is optional so that a
 /// preset may carry only the answers a team wants to fix.
 #[derive(Debug, Deserialize)]
@@ -566,6 +625,8 @@ struct ProjectFile {
     nestflux_version: Option<String>,
     #[serde(default)]
     project: ProjectSection,
+    #[serde(default)]
+    audit: AuditSection,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -574,7 +635,201 @@ struct ProjectSection {
     name: Option<ProjectName>,
     idp: Option<Idp>,
     database: Option<Database>,
-    features: Option<Vec<Feature>>,
+    features: Option<Spanned<Vec<Feature>>>,
+}
+
+/// `[audit]`: the findings accepted on purpose.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AuditSection {
+    #[serde(default)]
+    allow: Vec<Spanned<AllowEntry>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AllowEntry {
+    rule: Spanned<String>,
+    path: Option<Spanned<String>>,
+    reason: Option<String>,
+    expires: Option<Spanned<String>>,
+}
+
+/// One entry of `[audit] allow`: a finding accepted on purpose. Whether it
+/// still counts (a reason, a date not past) is the audit's decision.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Suppression {
+    /// A rule id such as `NF003`.
+    pub rule: String,
+    /// A path or glob relative to the project root; `None` for every file.
+    pub path: Option<String>,
+    /// Where `path` is written, for errors about it.
+    pub path_span: Option<std::ops::Range<usize>>,
+    /// Why the finding is accepted; `None` or blank makes the entry invalid.
+    pub reason: Option<String>,
+    pub expires: Option<Date>,
+    /// 1-based line and column of the entry in `nestflux.toml`.
+    pub line: usize,
+    pub column: usize,
+}
+
+/// A calendar date, `YYYY-MM-DD`, as used by `expires`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Date {
+    pub year: u16,
+    pub month: u8,
+    pub day: u8,
+}
+
+impl Date {
+    /// Parses `YYYY-MM-DD`, checking the day against the month.
+    pub fn parse(text: &str) -> Option<Date> {
+        let bytes = text.as_bytes();
+        if bytes.len() != 10 || bytes[4] != b'-' || bytes[7] != b'-' {
+            return None;
+        }
+        let number = |range: std::ops::Range<usize>| -> Option<u16> {
+            let part = &text[range];
+            part.bytes()
+                .all(|b| b.is_ascii_digit())
+                .then(|| part.parse().ok())
+                .flatten()
+        };
+        let (year, month, day) = (number(0..4)?, number(5..7)?, number(8..10)?);
+        let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+        let days_in_month = match month {
+            1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+            4 | 6 | 9 | 11 => 30,
+            2 if leap => 29,
+            2 => 28,
+            _ => return None,
+        };
+        (1..=days_in_month).contains(&day).then_some(Date {
+            year,
+            month: month as u8,
+            day: day as u8,
+        })
+    }
+
+    /// The date (UTC) that `days` days after 1970-01-01 falls on.
+    pub fn from_unix_days(days: i64) -> Date {
+        // Howard Hinnant's `civil_from_days`.
+        let z = days + 719_468;
+        let era = z.div_euclid(146_097);
+        let doe = z.rem_euclid(146_097);
+        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+        let mp = (5 * doy + 2) / 153;
+        let day = doy - (153 * mp + 2) / 5 + 1;
+        let month = if mp < 10 { mp + 3 } else { mp - 9 };
+        let year = yoe + era * 400 + i64::from(month <= 2);
+        Date {
+            year: year as u16,
+            month: month as u8,
+            day: day as u8,
+        }
+    }
+
+    /// Today's date in UTC, from the system clock.
+    pub fn today() -> Date {
+        let secs = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        Date::from_unix_days((secs / 86_400) as i64)
+    }
+}
+
+impl fmt::Display for Date {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:04}-{:02}-{:02}", self.year, self.month, self.day)
+    }
+}
+
+/// A project's `nestflux.toml` as `nestflux audit-config` reads it: the
+/// answers, where they are written, and the `[audit]` table.
+#[derive(Clone, Debug)]
+pub struct ProjectConfig {
+    pub path: PathBuf,
+    pub text: String,
+    pub answers: PartialAnswers,
+    /// 1-based line and column of the `features` value, when it is written.
+    pub features_at: Option<(usize, usize)>,
+    pub allow: Vec<Suppression>,
+}
+
+impl ProjectConfig {
+    /// The features in force: those written, or the defaults when the file
+    /// does not say (as `nestflux new` would have chosen).
+    pub fn features(&self) -> FeatureSet {
+        self.answers
+            .features
+            .clone()
+            .unwrap_or_else(FeatureSet::defaults)
+    }
+}
+
+/// Reads a project's `nestflux.toml`, `[audit]` included. Errors name the
+/// file, line and column like those of presets.
+pub fn read_project_config(path: &Path) -> anyhow::Result<ProjectConfig> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("failed to read `{}`", path.display()))?;
+    parse_project_config(text, path)
+}
+
+fn parse_project_config(text: String, path: &Path) -> anyhow::Result<ProjectConfig> {
+    let file = parse_file(&text, path)?;
+    let features_at = file
+        .project
+        .features
+        .as_ref()
+        .map(|f| line_column(&text, f.span().start));
+    let mut allow = Vec::new();
+    for entry in &file.audit.allow {
+        let (line, column) = line_column(&text, entry.span().start);
+        let e = entry.get_ref();
+        let rule = e.rule.get_ref();
+        let well_formed = rule.len() == 5
+            && rule.starts_with("NF")
+            && rule[2..].bytes().all(|b| b.is_ascii_digit());
+        if !well_formed {
+            return Err(located_error(
+                &text,
+                path,
+                e.rule.span().start,
+                &format!("`{rule}` is not a rule id; ids look like `NF001`"),
+                "`nestflux audit-config --explain NF001` shows a rule; the README lists them all",
+            ));
+        }
+        let expires = match &e.expires {
+            None => None,
+            Some(raw) => Some(Date::parse(raw.get_ref()).ok_or_else(|| {
+                located_error(
+                    &text,
+                    path,
+                    raw.span().start,
+                    &format!("`{}` is not a date", raw.get_ref()),
+                    "write the date as \"YYYY-MM-DD\", e.g. expires = \"2027-01-31\"",
+                )
+            })?),
+        };
+        allow.push(Suppression {
+            rule: rule.clone(),
+            path: e.path.as_ref().map(|p| p.get_ref().clone()),
+            path_span: e.path.as_ref().map(Spanned::span),
+            reason: e.reason.clone(),
+            expires,
+            line,
+            column,
+        });
+    }
+    let answers = partial_answers(file.project);
+    Ok(ProjectConfig {
+        path: path.to_owned(),
+        text,
+        answers,
+        features_at,
+        allow,
+    })
 }
 
 /// Reads a preset (or any `nestflux.toml`) into partial answers. Errors name
@@ -643,6 +898,12 @@ impl Project {
 }
 
 fn parse_project_file(text: &str, path: &Path) -> anyhow::Result<PartialAnswers> {
+    // A preset's `[audit]` table is checked but not carried over: its
+    // suppressions name the files of another project.
+    parse_file(text, path).map(|file| partial_answers(file.project))
+}
+
+fn parse_file(text: &str, path: &Path) -> anyhow::Result<ProjectFile> {
     let file: ProjectFile = toml::from_str(text).map_err(|e| toml_error(text, path, &e))?;
     if let Some(schema) = file.schema
         && schema > SCHEMA_VERSION
@@ -654,13 +915,18 @@ fn parse_project_file(text: &str, path: &Path) -> anyhow::Result<PartialAnswers>
         .with_help("upgrade nestflux: cargo install nestflux")
         .into());
     }
-    let project = file.project;
-    Ok(PartialAnswers {
+    Ok(file)
+}
+
+fn partial_answers(project: ProjectSection) -> PartialAnswers {
+    PartialAnswers {
         name: project.name,
         idp: project.idp,
         database: project.database,
-        features: project.features.map(|f| f.into_iter().collect()),
-    })
+        features: project
+            .features
+            .map(|f| f.into_inner().into_iter().collect()),
+    }
 }
 
 /// Turns a TOML error into `file:line:column: message`, with the line shown.
@@ -669,16 +935,34 @@ fn toml_error(text: &str, path: &Path, err: &toml::de::Error) -> anyhow::Error {
     let Some(span) = err.span() else {
         return UserError::failure(format!("`{}`: {message}", path.display())).into();
     };
-    let (line, column) = line_column(text, span.start);
+    located_error(
+        text,
+        path,
+        span.start,
+        message,
+        &format!(
+            "fix or remove that line; see `{PROJECT_FILE}` in any generated project for the format"
+        ),
+    )
+}
+
+/// An error about the text at byte `offset` of a file: `file line L,
+/// column C: message`, with the line shown and a help line.
+pub fn located_error(
+    text: &str,
+    path: &Path,
+    offset: usize,
+    message: &str,
+    help: &str,
+) -> anyhow::Error {
+    let (line, column) = line_column(text, offset);
     let source_line = text.lines().nth(line - 1).unwrap_or_default();
     UserError::failure(format!(
         "`{}` line {line}, column {column}: {message}",
         path.display()
     ))
     .with_detail(format!("{line:>4} | {source_line}"))
-    .with_help(format!(
-        "fix or remove that line; see `{PROJECT_FILE}` in any generated project for the format"
-    ))
+    .with_help(help.to_owned())
     .into()
 }
 

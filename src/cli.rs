@@ -5,6 +5,8 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::answers::{Database, FeatureSet, Idp, ProjectName};
+use crate::audit::Severity;
+use crate::audit::report::Format;
 
 const ABOUT: &str = "Scaffold secured Rust web services";
 
@@ -20,8 +22,9 @@ Examples:
   nestflux new my-api                          ask the questions (on a terminal)
   nestflux new my-api --yes                    take the defaults, ask nothing
   nestflux new my-api --idp authentik --features headers,cors --yes
+  nestflux audit-config my-api                 check a project's security settings
 
-Exit codes: 0 success, 1 failure, 2 usage error.";
+Exit codes: 0 success, 1 failure (or audit findings), 2 usage error.";
 
 #[derive(Debug, Parser)]
 #[command(
@@ -79,6 +82,52 @@ pub enum Command {
     /// Grow a generated project's access-control policy (`config/rbac.toml`)
     #[command(subcommand)]
     Add(AddCommand),
+
+    /// Check a generated project's configuration for security problems
+    #[command(name = "audit-config", after_help = AUDIT_AFTER_HELP)]
+    AuditConfig(AuditArgs),
+}
+
+const AUDIT_AFTER_HELP: &str = "\
+Reads the project as it is on disk (nestflux.toml, config/rbac.toml, committed
+env files, .gitignore, Dockerfiles, IdP setup files and the Rust sources) and
+never runs it. Files ignored by .gitignore, target/, .git/, node_modules/ and
+files over 1 MiB are skipped; files in git's index are read even if ignored.
+
+Accept a finding on purpose in nestflux.toml, with a reason:
+  [audit]
+  allow = [{ rule = \"NF003\", path = \"nestflux.toml\", reason = \"…\", expires = \"2027-01-31\" }]
+
+Exit codes: 0 nothing at or above --fail-on, 1 findings at or above it,
+2 usage error, or a folder that is not a nestflux project.
+
+Examples:
+  nestflux audit-config                         audit the project in this directory
+  nestflux audit-config my-api --fail-on medium
+  nestflux audit-config --format sarif --output nestflux.sarif
+  nestflux audit-config --explain NF006         what a rule checks and how to fix it";
+
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    /// The project to audit: the directory holding its nestflux.toml
+    #[arg(value_name = "PATH", default_value = ".")]
+    pub path: PathBuf,
+
+    /// Report format
+    #[arg(long, value_enum, default_value_t = Format::Text, value_name = "FORMAT")]
+    pub format: Format,
+
+    /// Exit with 1 when a finding of this severity or higher remains
+    #[arg(long, value_enum, default_value_t = Severity::High, value_name = "SEVERITY")]
+    pub fail_on: Severity,
+
+    /// Write the report to FILE instead of standard output
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// Print the documentation of a rule (e.g. NF006) and exit
+    #[arg(long, value_name = "RULE")]
+    pub explain: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]

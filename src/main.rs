@@ -1,5 +1,5 @@
 //! The `nestflux` binary: parse, dispatch, and map the outcome to an exit
-//! code: 0 success, 1 failure, 2 usage error.
+//! code: 0 success, 1 failure (or audit findings), 2 usage error.
 
 use std::process::ExitCode;
 
@@ -19,14 +19,19 @@ fn main() -> ExitCode {
     };
     let ui = Ui::new(&cli.global);
     let result = match cli.command {
-        Command::New(args) => nestflux::commands::new::run(args, &ui),
-        Command::Add(AddCommand::Role(args)) => nestflux::commands::add::role(args, &ui),
-        Command::Add(AddCommand::Permission(args)) => {
-            nestflux::commands::add::permission(args, &ui)
+        Command::New(args) => nestflux::commands::new::run(args, &ui).map(|()| true),
+        Command::Add(AddCommand::Role(args)) => {
+            nestflux::commands::add::role(args, &ui).map(|()| true)
         }
+        Command::Add(AddCommand::Permission(args)) => {
+            nestflux::commands::add::permission(args, &ui).map(|()| true)
+        }
+        Command::AuditConfig(args) => nestflux::commands::audit::run(args, &ui),
     };
     match result {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(true) => ExitCode::SUCCESS,
+        // The audit found something at or above --fail-on; the report said so.
+        Ok(false) => ExitCode::from(1),
         Err(err) if is_broken_pipe(&err) => ExitCode::SUCCESS,
         Err(err) => {
             ui::print_error(&err);

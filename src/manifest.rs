@@ -16,6 +16,8 @@ use crate::answers::{Answers, Database, Feature, Idp};
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum When {
     Idp(Idp),
+    /// Any of these identity providers.
+    AnyIdp(&'static [Idp]),
     Database(Database),
     Feature(Feature),
 }
@@ -24,6 +26,7 @@ impl When {
     pub fn holds(self, answers: &Answers) -> bool {
         match self {
             When::Idp(idp) => answers.idp == idp,
+            When::AnyIdp(idps) => idps.contains(&answers.idp),
             When::Database(db) => answers.database == db,
             When::Feature(feature) => answers.features.contains(feature),
         }
@@ -31,9 +34,19 @@ impl When {
 }
 
 /// The conditional files. Paths are relative to `templates/`, as written in
-/// the template tree (with any `.jinja` suffix). Empty until a feature adds
-/// files of its own: the features that have not landed yet generate nothing.
-pub const CONDITIONAL: &[(&str, When)] = &[];
+/// the template tree (with any `.jinja` suffix). The features that have not
+/// landed yet generate nothing.
+pub const CONDITIONAL: &[(&str, When)] = &[
+    // The local identity provider: a compose file that runs it, and the setup
+    // it imports at start. A generic OIDC provider is the user's own, so that
+    // variant gets neither (its README says what to configure instead).
+    (
+        "compose.yaml.jinja",
+        When::AnyIdp(&[Idp::Keycloak, Idp::Authentik]),
+    ),
+    ("deploy/keycloak/", When::Idp(Idp::Keycloak)),
+    ("deploy/authentik/", When::Idp(Idp::Authentik)),
+];
 
 /// The template suffix that marks a file to render.
 pub const TEMPLATE_SUFFIX: &str = ".jinja";
@@ -106,6 +119,18 @@ mod tests {
         let path = "deploy/realm.json.jinja";
         assert!(included(path, &answers("none", Idp::Keycloak), TABLE));
         assert!(!included(path, &answers("none", Idp::Authentik), TABLE));
+    }
+
+    #[test]
+    fn an_any_idp_entry_covers_each_listed_provider_only() {
+        let table = &[(
+            "compose.yaml.jinja",
+            When::AnyIdp(&[Idp::Keycloak, Idp::Authentik]),
+        )];
+        let path = "compose.yaml.jinja";
+        assert!(included(path, &answers("none", Idp::Keycloak), table));
+        assert!(included(path, &answers("none", Idp::Authentik), table));
+        assert!(!included(path, &answers("none", Idp::Oidc), table));
     }
 
     #[test]

@@ -12,6 +12,13 @@ use serde::Serialize;
 use crate::answers::{Answers, Feature, NESTFLUX_VERSION, PROJECT_FILE};
 use crate::error::UserError;
 use crate::manifest::{self, TEMPLATE_SUFFIX, When};
+use crate::secrets::Secrets;
+
+/// The roles every new project starts with (DESIGN.md §3), in the order they
+/// are shown. The one list both the service and the IdP setup files under
+/// `deploy/` are generated from: templates read it as `roles`. When RBAC
+/// lands, `config/rbac.toml` becomes the source and feeds this context.
+pub const DEFAULT_ROLES: &[&str] = &["admin", "editor", "viewer"];
 
 /// The templates, embedded at build time so the installed binary needs
 /// nothing beside it.
@@ -21,15 +28,18 @@ pub static TEMPLATES: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/templates
 /// sorted by path so output, listings and snapshots are deterministic.
 pub type FileSet = BTreeMap<String, Vec<u8>>;
 
-/// Renders the project for `answers` from the embedded templates.
-pub fn render(answers: &Answers) -> Result<FileSet, UserError> {
-    render_tree(&TEMPLATES, answers, manifest::CONDITIONAL)
+/// Renders the project for `answers` from the embedded templates, with the
+/// project's `secrets` (see [`Secrets`]: they reach only the files that need
+/// them, never `nestflux.toml`).
+pub fn render(answers: &Answers, secrets: &Secrets) -> Result<FileSet, UserError> {
+    render_tree(&TEMPLATES, answers, secrets, manifest::CONDITIONAL)
 }
 
 /// Renders any template tree; tests use it with small fixture trees.
 pub fn render_tree(
     tree: &'static Dir<'static>,
     answers: &Answers,
+    secrets: &Secrets,
     conditional: &[(&str, When)],
 ) -> Result<FileSet, UserError> {
     let mut files = Vec::new();
@@ -39,7 +49,7 @@ pub fn render_tree(
 
     // Syntax errors and render errors are collected and reported together.
     let (env, mut errors) = environment(&files)?;
-    let context = Value::from(Serde(Context::new(answers)));
+    let context = Value::from(Serde(Context::new(answers, secrets)));
 
     let mut out = FileSet::new();
     for file in files {
@@ -81,13 +91,17 @@ pub fn render_tree(
 /// (`features.rate_limit`), and every feature is present, on or off, so a
 /// misspelt key is an error under strict undefined behaviour.
 #[derive(Serialize)]
-struct Context {
+struct Context<'a> {
     project: ProjectContext,
     idp: &'static str,
     database: &'static str,
     features: BTreeMap<String, bool>,
     /// The keys of the features that are on, in canonical order.
     enabled_features: Vec<&'static str>,
+    /// The project's roles, from [`DEFAULT_ROLES`].
+    roles: &'static [&'static str],
+    /// Random per project; `secrets.client_secret`, `secrets.user_passwords.<role>`, ...
+    secrets: &'a Secrets,
     nestflux_version: &'static str,
 }
 
@@ -99,8 +113,8 @@ struct ProjectContext {
     crate_name: String,
 }
 
-impl Context {
-    fn new(answers: &Answers) -> Self {
+impl<'a> Context<'a> {
+    fn new(answers: &Answers, secrets: &'a Secrets) -> Self {
         Self {
             project: ProjectContext {
                 name: answers.name.to_string(),
@@ -113,6 +127,8 @@ impl Context {
                 .map(|f| (f.key().replace('-', "_"), answers.features.contains(f)))
                 .collect(),
             enabled_features: answers.features.iter().map(Feature::key).collect(),
+            roles: DEFAULT_ROLES,
+            secrets,
             nestflux_version: NESTFLUX_VERSION,
         }
     }
@@ -220,13 +236,17 @@ mod tests {
 
     const TABLE: &[(&str, When)] = &[("only-with-cors.txt", When::Feature(Feature::Cors))];
 
+    fn secrets() -> Secrets {
+        Secrets::generate(&mut crate::secrets::seeded_rng(1), DEFAULT_ROLES)
+    }
+
     fn text(files: &FileSet, path: &str) -> String {
         String::from_utf8(files[path].clone()).unwrap()
     }
 
     #[test]
     fn jinja_files_are_rendered_and_lose_their_suffix() {
-        let files = render_tree(&FIXTURE, &answers("cors"), TABLE).unwrap();
+        let files = render_tree(&FIXTURE, &answers("cors"), &secrets(), TABLE).unwrap();
         assert_eq!(
             text(&files, "hello.txt"),
             "demo-api demo_api keycloak sqlite cors=on\n"
@@ -236,15 +256,15 @@ mod tests {
 
     #[test]
     fn other_files_are_copied_byte_for_byte() {
-        let files = render_tree(&FIXTURE, &answers("cors"), TABLE).unwrap();
+        let files = render_tree(&FIXTURE, &answers("cors"), &secrets(), TABLE).unwrap();
         // `{{ … }}` in a non-template file is left alone.
         assert_eq!(text(&files, "verbatim.txt"), "{{ not a variable }}\n\n\n");
     }
 
     #[test]
     fn conditional_files_follow_the_table() {
-        let with = render_tree(&FIXTURE, &answers("cors"), TABLE).unwrap();
-        let without = render_tree(&FIXTURE, &answers("none"), TABLE).unwrap();
+        let with = render_tree(&FIXTURE, &answers("cors"), &secrets(), TABLE).unwrap();
+        let without = render_tree(&FIXTURE, &answers("none"), &secrets(), TABLE).unwrap();
         assert!(with.contains_key("only-with-cors.txt"));
         assert!(!without.contains_key("only-with-cors.txt"));
     }
@@ -252,13 +272,13 @@ mod tests {
     #[test]
     fn nestflux_toml_is_written_from_the_answers() {
         let a = answers("headers");
-        let files = render_tree(&FIXTURE, &a, TABLE).unwrap();
+        let files = render_tree(&FIXTURE, &a, &secrets(), TABLE).unwrap();
         assert_eq!(text(&files, PROJECT_FILE), a.to_toml());
     }
 
     #[test]
     fn every_template_error_is_reported_with_file_and_line() {
-        let err = render_tree(&BROKEN, &answers("none"), &[]).unwrap_err();
+        let err = render_tree(&BROKEN, &answers("none"), &secrets(), &[]).unwrap_err();
         let detail = err.detail.unwrap();
         assert!(
             err.message.starts_with("2 template errors"),
@@ -287,7 +307,7 @@ mod tests {
                         database,
                         features,
                     };
-                    render(&a)
+                    render(&a, &secrets())
                         .unwrap_or_else(|e| panic!("{idp:?} {database:?}: {e} {:?}", e.detail));
                 }
             }

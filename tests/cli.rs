@@ -269,7 +269,7 @@ fn dry_run_lists_the_files_with_sizes_and_writes_nothing() {
         .assert()
         .success()
         .stdout(contains("demo/\n"))
-        .stdout(predicates::str::is_match(r"\n  nestflux\.toml +\d+ B\n").unwrap())
+        .stdout(predicates::str::is_match(r"\n  nestflux\.toml +\d+(\.\d)? (B|KiB)\n").unwrap())
         .stdout(predicates::str::is_match(r"\n  Cargo\.toml +\d+(\.\d)? K?i?B\n").unwrap())
         .stdout(contains("(dry run: nothing was written)"));
     assert!(sandbox.snapshot().is_empty());
@@ -443,4 +443,71 @@ fn dot_fills_the_current_empty_directory_and_keeps_it() {
         .filter(|k| k.matches('/').count() == 1 && k.ends_with('/'))
         .collect();
     assert_eq!(top, ["svc/"], "no staging directory may be left behind");
+}
+
+/// `KEY=value` of a line in a generated `.env`.
+fn env_value(env: &str, key: &str) -> String {
+    env.lines()
+        .find_map(|line| line.strip_prefix(&format!("{key}=")))
+        .unwrap_or_else(|| panic!("no {key} in .env:\n{env}"))
+        .to_owned()
+}
+
+#[test]
+fn two_new_projects_get_different_secrets_kept_out_of_nestflux_toml() {
+    let sandbox = Sandbox::new();
+    for name in ["first", "second"] {
+        sandbox
+            .nestflux()
+            .args(["new", name, "--idp", "keycloak", "--yes"])
+            .assert()
+            .success();
+    }
+    let first = sandbox.read("first/.env");
+    let second = sandbox.read("second/.env");
+    for key in [
+        "DEV_CLIENT_SECRET",
+        "DEV_PASSWORD_ADMIN",
+        "DEV_PASSWORD_VIEWER",
+        "KEYCLOAK_ADMIN_PASSWORD",
+    ] {
+        let (a, b) = (env_value(&first, key), env_value(&second, key));
+        assert!(a.len() >= 32, "{key} is too short: {a}");
+        assert_ne!(a, b, "{key} is the same in two projects");
+        // The realm export holds the same secrets; nestflux.toml and the
+        // committed files hold none.
+        if key.starts_with("DEV_") {
+            assert!(
+                sandbox
+                    .read("first/deploy/keycloak/realm.json")
+                    .contains(&a)
+            );
+        }
+        assert!(!sandbox.read("first/nestflux.toml").contains(&a));
+        assert!(!sandbox.read("first/compose.yaml").contains(&a));
+    }
+}
+
+#[test]
+fn the_local_env_file_points_at_the_compose_idp_and_is_git_ignored() {
+    let sandbox = Sandbox::new();
+    sandbox
+        .nestflux()
+        .args(["new", "shop", "--idp", "authentik", "--yes"])
+        .assert()
+        .success()
+        .stderr(contains("docker compose up -d"));
+    let env = sandbox.read("shop/.env");
+    assert_eq!(
+        env_value(&env, "AUTH_ISSUER_URL"),
+        "http://localhost:9000/application/o/shop/"
+    );
+    assert_eq!(env_value(&env, "AUTH_AUDIENCE"), "shop");
+    assert!(sandbox.read("shop/.gitignore").lines().any(|l| l == ".env"));
+    assert!(
+        sandbox
+            .join("shop/deploy/authentik/blueprint.yaml")
+            .is_file()
+    );
+    assert!(!sandbox.join("shop/deploy/keycloak").exists());
 }

@@ -7,7 +7,8 @@
 
 use nestflux::answers::{Answers, Database, FeatureSet, Idp, PROJECT_FILE, ProjectName};
 use nestflux::manifest::{TEMPLATE_SUFFIX, output_path};
-use nestflux::render::{TEMPLATES, render};
+use nestflux::render::{DEFAULT_ROLES, FileSet, TEMPLATES, render};
+use nestflux::secrets::{Secrets, seeded_rng};
 
 struct Case {
     id: &'static str,
@@ -57,6 +58,16 @@ fn answers(case: &Case) -> Answers {
     }
 }
 
+/// The secrets of a snapshot: from a seeded generator, so that the rendered
+/// `.env` and IdP setup files are the same on every run.
+fn secrets() -> Secrets {
+    Secrets::generate(&mut seeded_rng(42), DEFAULT_ROLES)
+}
+
+fn render_case(case: &Case) -> FileSet {
+    render(&answers(case), &secrets()).expect("render")
+}
+
 /// Output paths of every template that is rendered rather than copied.
 fn rendered_paths() -> Vec<String> {
     let mut out = vec![PROJECT_FILE.to_owned()];
@@ -84,6 +95,7 @@ fn settings() -> insta::Settings {
         r#"nestflux-version = "[^"]+""#,
         r#"nestflux-version = "[version]""#,
     );
+    settings.add_filter(r"nestflux --version \S+", "nestflux --version [version]");
     settings
 }
 
@@ -92,7 +104,7 @@ fn rendered_projects_match_their_snapshots() {
     let rendered = rendered_paths();
     settings().bind(|| {
         for case in CASES {
-            let files = render(&answers(case)).expect("render");
+            let files = render_case(case);
             let listing: Vec<&str> = files.keys().map(String::as_str).collect();
             insta::assert_snapshot!(format!("{}@files", case.id), listing.join("\n"));
             for path in rendered.iter().filter(|p| files.contains_key(*p)) {
@@ -106,19 +118,14 @@ fn rendered_projects_match_their_snapshots() {
 #[test]
 fn rendering_is_deterministic() {
     for case in CASES {
-        assert_eq!(
-            render(&answers(case)).unwrap(),
-            render(&answers(case)).unwrap(),
-            "{}",
-            case.id
-        );
+        assert_eq!(render_case(case), render_case(case), "{}", case.id);
     }
 }
 
 #[test]
 fn generated_text_files_end_with_one_newline_and_have_no_trailing_spaces() {
     for case in CASES {
-        for (path, bytes) in render(&answers(case)).unwrap() {
+        for (path, bytes) in render_case(case) {
             let Ok(text) = String::from_utf8(bytes) else {
                 continue;
             };
@@ -142,7 +149,7 @@ fn generated_text_files_end_with_one_newline_and_have_no_trailing_spaces() {
 
 #[test]
 fn the_project_name_reaches_every_place_that_names_the_crate() {
-    let files = render(&answers(&CASES[3])).unwrap();
+    let files = render_case(&CASES[3]);
     let cargo = String::from_utf8(files["Cargo.toml"].clone()).unwrap();
     assert!(cargo.contains("name = \"billing_service\""), "{cargo}");
     for (path, bytes) in &files {

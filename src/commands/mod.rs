@@ -2,4 +2,5 @@
 //! render and write.
 
 pub mod add;
+pub mod audit;
 pub mod new;

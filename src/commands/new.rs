@@ -3,11 +3,12 @@
 use std::io::IsTerminal as _;
 use std::path::Path;
 
-use crate::answers::{self, Answers, PartialAnswers, ProjectName};
+use crate::answers::{self, Answers, Idp, PartialAnswers, ProjectName};
 use crate::cli::NewArgs;
 use crate::error::UserError;
 use crate::prompt::{self, Asker, TerminalAsker};
 use crate::render::{self, FileSet};
+use crate::secrets::Secrets;
 use crate::ui::Ui;
 use crate::write;
 
@@ -25,7 +26,9 @@ pub fn run(args: NewArgs, ui: &Ui) -> anyhow::Result<()> {
         return Ok(());
     };
     answers.validate()?;
-    let files = render::render(&answers)?;
+    // Fresh secrets for every project: never a credential two projects share.
+    let secrets = Secrets::from_os_rng(render::DEFAULT_ROLES);
+    let files = render::render(&answers, &secrets)?;
 
     if args.dry_run {
         print!("{}", dry_run_listing(&args.path, &files));
@@ -47,7 +50,7 @@ pub fn run(args: NewArgs, ui: &Ui) -> anyhow::Result<()> {
             answers.features
         ),
     );
-    ui.text(next_steps(&args.path));
+    ui.text(next_steps(&args.path, answers.idp));
     Ok(())
 }
 
@@ -180,16 +183,36 @@ fn human_size(bytes: usize) -> String {
     }
 }
 
-fn next_steps(path: &Path) -> String {
+fn next_steps(path: &Path, idp: Idp) -> String {
     let cd = shell_quote(path);
+    let start = match idp {
+        Idp::Keycloak | Idp::Authentik => format!(
+            "\x20 docker compose up -d    # a local {}, set up for this project\n",
+            idp.label()
+        ),
+        Idp::Oidc => {
+            "\x20 $EDITOR .env            # set AUTH_ISSUER_URL to your provider's issuer\n"
+                .to_owned()
+        }
+    };
+    let env = match idp {
+        Idp::Keycloak | Idp::Authentik => {
+            "`.env` holds your local settings and this project's development passwords\n\
+             (git-ignored); README.md explains each setting and how to get a token."
+        }
+        Idp::Oidc => {
+            "`.env` holds your local settings (git-ignored); README.md explains each\n\
+             setting and what to configure at your identity provider."
+        }
+    };
     format!(
         "\nNext steps:\n\
          \x20 cd {cd}\n\
-         \x20 cp .env.example .env    # local settings; the service reads .env in development\n\
-         \x20 cargo test              # the project's own tests\n\
-         \x20 cargo run               # serves on http://127.0.0.1:8080 (try /health/live)\n\
+         \x20 cargo test              # the project's own tests (no IdP needed)\n\
+         {start}\
+         \x20 cargo run               # serves on http://127.0.0.1:8080 (try /health/ready)\n\
          \n\
-         Settings, including your identity provider's, go in `.env`; README.md explains each one."
+         {env}"
     )
 }
 

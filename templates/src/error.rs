@@ -31,10 +31,16 @@ pub enum ApiError {
     #[error("bad request: {0}")]
     BadRequest(String),
 
-    /// 401: no credentials, or credentials that could not be verified. Always
-    /// answered with `WWW-Authenticate: Bearer` (RFC 6750).
+    /// 401: no credentials were sent. Answered with a bare
+    /// `WWW-Authenticate: Bearer` challenge (RFC 6750 §3.1).
     #[error("unauthorized: {0}")]
     Unauthorized(String),
+
+    /// 401: an access token was sent and is not valid. Answered with
+    /// `WWW-Authenticate: Bearer error="invalid_token"`; the detail never says
+    /// which check failed (the log does).
+    #[error("invalid access token")]
+    InvalidToken,
 
     /// 403: the caller is known but may not do this.
     #[error("forbidden: {0}")]
@@ -79,7 +85,7 @@ impl ApiError {
     pub fn status(&self) -> StatusCode {
         match self {
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
-            Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            Self::Unauthorized(_) | Self::InvalidToken => StatusCode::UNAUTHORIZED,
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
@@ -100,6 +106,7 @@ impl ApiError {
             | Self::NotFound(detail)
             | Self::UnsupportedMediaType(detail)
             | Self::ServiceUnavailable(detail) => detail.clone(),
+            Self::InvalidToken => "the access token is not valid".to_owned(),
             Self::MethodNotAllowed => "this method is not allowed on this resource".to_owned(),
             Self::PayloadTooLarge => "the request body is too large".to_owned(),
             Self::Validation(_) => "the request has invalid fields".to_owned(),
@@ -192,8 +199,17 @@ impl IntoResponse for ApiError {
         let mut response = (status, body).into_response();
         let headers = response.headers_mut();
         headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
-        if status == StatusCode::UNAUTHORIZED {
-            headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        match &self {
+            Self::Unauthorized(_) => {
+                headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            }
+            Self::InvalidToken => {
+                headers.insert(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static(r#"Bearer error="invalid_token""#),
+                );
+            }
+            _ => {}
         }
         response
     }
@@ -247,6 +263,17 @@ mod tests {
         assert_eq!(response.headers()[header::WWW_AUTHENTICATE], "Bearer");
         assert_eq!(response.headers()[header::CONTENT_TYPE], PROBLEM_JSON);
         assert_eq!(json["title"], "Unauthorized");
+    }
+
+    #[tokio::test]
+    async fn an_invalid_token_gets_the_invalid_token_challenge_and_an_opaque_detail() {
+        let (status, response, json) = body_json(ApiError::InvalidToken).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+        assert_eq!(
+            response.headers()[header::WWW_AUTHENTICATE],
+            r#"Bearer error="invalid_token""#
+        );
+        assert_eq!(json["detail"], "the access token is not valid");
     }
 
     #[tokio::test]

@@ -2,11 +2,14 @@
 //!
 //! [`Application::build`] does everything that can fail (database, migrations,
 //! binding the port) before a single request is served, so a bad start-up is an
-//! error in `main`, not a half-working server. Tests build it with
+//! error in `main`, not a half-working server. The identity provider is the
+//! exception: it may be down when the service starts, so its keys are loaded in
+//! the background, with retries, and readiness waits for them. Tests build it with
 //! `BIND_ADDR=127.0.0.1:0` and read the port the OS picked from [`Application::port`].
 
 use std::any::Any;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
@@ -25,11 +28,13 @@ use tower_http::sensitive_headers::{
 use tower_http::trace::TraceLayer;
 use tracing::Span;
 
+use crate::auth::Verifier;
+use crate::auth::keys::KeyStore;
 use crate::config::Settings;
 use crate::db::{self, DbError, Pool};
 use crate::error::ApiError;
+use crate::routes;
 use crate::state::AppState;
-use crate::{auth, routes};
 
 /// Largest request body accepted, in bytes. Larger bodies get 413.
 pub const BODY_LIMIT: usize = 64 * 1024;
@@ -43,8 +48,8 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 pub enum StartupError {
     #[error(transparent)]
     Db(#[from] DbError),
-    #[error(transparent)]
-    Auth(#[from] auth::AuthNotWired),
+    #[error("cannot set up the HTTP client for the identity provider")]
+    AuthClient(#[source] reqwest::Error),
     #[error("cannot listen on {addr}")]
     Bind {
         addr: SocketAddr,
@@ -62,8 +67,6 @@ pub struct Application {
 
 impl Application {
     pub async fn build(settings: Settings) -> Result<Self, StartupError> {
-        auth::check_startup(settings.app_env)?;
-
         let pool = db::connect(&settings.database).await?;
         db::migrate(&pool).await?;
 
@@ -74,7 +77,15 @@ impl Application {
                 source,
             })?;
 
-        let state = AppState { db: pool.clone() };
+        // Not awaited: the keys arrive in the background (see `auth::keys`).
+        let keys = Arc::new(KeyStore::new(&settings.auth).map_err(StartupError::AuthClient)?);
+        keys.spawn_refresh(&settings.auth);
+        let verifier = Arc::new(Verifier::new(&settings.auth, keys));
+
+        let state = AppState {
+            db: pool.clone(),
+            verifier,
+        };
         Ok(Self {
             listener,
             router: router(state),

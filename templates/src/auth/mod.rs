@@ -1,90 +1,113 @@
-//! Authentication: **not wired yet** in this version of the template.
+//! Authentication: this service is an OAuth 2.0 resource server. Every `/api`
+//! request must carry an access token (a signed JWT) from the identity provider
+//! configured by `AUTH_ISSUER_URL`, sent as `Authorization: Bearer <token>`.
 //!
-//! Every `/api` request currently runs as [`Principal::development`], a fixed
-//! anonymous principal with no roles. Nothing is protected. Do not deploy.
-//!
-//! This module is the single seam where real authentication plugs in:
-//!
-//! - [`authenticate`] is a middleware applied to the whole `/api` router in one
-//!   line (see `routes::api_router`). Its job is to turn the request's
-//!   credentials into a [`Principal`] in the request extensions, or to answer
-//!   `401`. Replacing its body with bearer-token validation is the whole change.
-//! - [`Principal`] is an extractor that handlers take. It answers `401` when no
-//!   principal is in the extensions, so a handler is deny-by-default: if a route
+//! - [`authenticate`] is the middleware on the whole `/api` router (one line in
+//!   `routes::api_router`). It reads the bearer token ([`bearer`]), has the
+//!   [`Verifier`] check it ([`verify`], with keys from [`keys`]) and puts the
+//!   caller's [`Principal`] into the request, or answers 401.
+//! - [`Principal`] is the extractor handlers take. It answers 401 when no
+//!   principal is in the request, so a handler is deny-by-default: if a route
 //!   is ever mounted without the middleware, it refuses every request instead of
 //!   running unauthenticated.
+//!
+//! A rejected token gets `401` with `WWW-Authenticate: Bearer error="invalid_token"`
+//! (a request without a token gets a bare `Bearer` challenge, RFC 6750 §3.1) and a
+//! problem document that does not say which check failed: telling an attacker
+//! what to fix next helps nobody else. The precise reason is logged at `info`
+//! inside the request span (so with its request id), never the token itself.
+
+use std::fmt;
+use std::sync::Arc;
 
 use axum::extract::{FromRequestParts, Request, State};
 use axum::http::request::Parts;
 use axum::middleware::Next;
 use axum::response::Response;
+use serde_json::{Map, Value};
 
-use crate::config::AppEnv;
 use crate::error::ApiError;
 use crate::state::AppState;
 
-/// The subject of the development principal. Stored as the `owner` of items
-/// created while authentication is not wired.
-pub const DEVELOPMENT_SUBJECT: &str = "anonymous";
+pub mod bearer;
+pub mod keys;
+pub mod roles;
+pub mod verify;
 
-/// Who is calling: the token's subject and the roles it grants.
-#[derive(Debug, Clone, PartialEq, Eq)]
+pub use verify::{Rejection, Verifier};
+
+/// Who is calling, from a verified access token.
+#[derive(Clone, PartialEq)]
 pub struct Principal {
+    /// The token's `sub`: a stable identifier of the user (or client) at the
+    /// identity provider. Stored as the `owner` of the items it creates.
     pub subject: String,
+    /// Role names, read from the provider-specific claims (see [`roles`]).
     pub roles: Vec<String>,
+    /// OAuth scopes granted to the client: the `scope` claim (space-separated)
+    /// or the `scp` claim (an array).
+    pub scopes: Vec<String>,
+    /// Every claim of the token, for handlers that need more (email, tenant, ...).
+    pub claims: Arc<Map<String, Value>>,
 }
 
 impl Principal {
-    /// The stand-in used until authentication is wired: subject `anonymous`,
-    /// no roles. It exists so the rest of the code can be written against a real
-    /// `Principal` today.
-    pub fn development() -> Self {
-        Self {
-            subject: DEVELOPMENT_SUBJECT.to_owned(),
-            roles: Vec::new(),
-        }
+    pub fn has_role(&self, role: &str) -> bool {
+        self.roles.iter().any(|r| r == role)
+    }
+
+    pub fn has_scope(&self, scope: &str) -> bool {
+        self.scopes.iter().any(|s| s == scope)
     }
 }
 
-/// Establishes the caller's identity for every `/api` request.
-///
-/// TODO(auth): replace this body with bearer-token validation: read the
-/// `Authorization` header, verify the token (issuer, audience, expiry,
-/// signature), build the `Principal` from its claims, and return
-/// `ApiError::Unauthorized` when any of that fails. `State` is where the
-/// verifier will come from.
+/// Leaves the raw claims out: they may hold personal data (email, name) that
+/// has no business in a log line that prints a principal.
+impl fmt::Debug for Principal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Principal")
+            .field("subject", &self.subject)
+            .field("roles", &self.roles)
+            .field("scopes", &self.scopes)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Establishes the caller's identity for every `/api` request, or answers 401
+/// (503 while the identity provider's keys have never been loaded).
 pub async fn authenticate(
-    State(_state): State<AppState>,
+    State(state): State<AppState>,
     mut request: Request,
     next: Next,
 ) -> Result<Response, ApiError> {
-    request.extensions_mut().insert(Principal::development());
+    let token = bearer::token(request.headers()).map_err(reject)?;
+    let principal = state.verifier.verify(token).await.map_err(reject)?;
+    request.extensions_mut().insert(principal);
     Ok(next.run(request).await)
 }
 
-/// Refuses to start in production while authentication is not wired, and says
-/// so loudly in development. Called once by `Application::build`.
-pub fn check_startup(app_env: AppEnv) -> Result<(), AuthNotWired> {
-    match app_env {
-        AppEnv::Production => Err(AuthNotWired),
-        AppEnv::Development => {
+/// Logs why a request was refused and turns the reason into the response. This
+/// runs inside the request span, so each line carries the request id.
+fn reject(rejection: Rejection) -> ApiError {
+    match rejection {
+        Rejection::Missing(reason) => {
+            tracing::debug!(reason, "no access token");
+            ApiError::Unauthorized("an access token is required".to_owned())
+        }
+        Rejection::Invalid(reason) => {
+            tracing::info!(%reason, "access token rejected");
+            ApiError::InvalidToken
+        }
+        Rejection::KeysUnavailable => {
             tracing::warn!(
-                subject = DEVELOPMENT_SUBJECT,
-                "authentication is not wired yet: every /api request runs as an anonymous \
-                 development principal. Do not deploy."
+                "request refused: the identity provider's signing keys are not loaded yet"
             );
-            Ok(())
+            ApiError::ServiceUnavailable(
+                "the identity provider cannot be reached yet, try again shortly".to_owned(),
+            )
         }
     }
 }
-
-/// The start-up error for `APP_ENV=production` while authentication is missing.
-#[derive(Debug, thiserror::Error)]
-#[error(
-    "authentication is not wired yet, refusing to start with APP_ENV=production \
-     (every /api request would run as an anonymous principal)"
-)]
-pub struct AuthNotWired;
 
 impl<S: Send + Sync> FromRequestParts<S> for Principal {
     type Rejection = ApiError;
@@ -114,8 +137,20 @@ mod tests {
     }
 
     #[test]
-    fn production_refuses_to_start_without_authentication() {
-        assert!(check_startup(AppEnv::Production).is_err());
-        assert!(check_startup(AppEnv::Development).is_ok());
+    fn debug_output_leaves_the_claims_out() {
+        let mut claims = Map::new();
+        claims.insert("email".to_owned(), Value::from("someone@example.com"));
+        let principal = Principal {
+            subject: "user-1".to_owned(),
+            roles: vec!["viewer".to_owned()],
+            scopes: vec![],
+            claims: Arc::new(claims),
+        };
+        let debug = format!("{principal:?}");
+        assert!(
+            debug.contains("user-1") && debug.contains("viewer"),
+            "{debug}"
+        );
+        assert!(!debug.contains("someone@example.com"), "{debug}");
     }
 }

@@ -3,8 +3,9 @@
 //! - `GET /health/live`: the process is up and serving HTTP. Always 200; a
 //!   failing liveness probe gets the process restarted, so it must not depend
 //!   on anything outside the process.
-//! - `GET /health/ready`: the service can do useful work (the database answers).
-//!   503 otherwise, so traffic is routed elsewhere until it recovers.
+//! - `GET /health/ready`: the service can do useful work: the identity
+//!   provider's signing keys are loaded and the database answers. 503 otherwise,
+//!   so traffic is routed elsewhere until it recovers.
 
 use std::time::Duration;
 
@@ -31,6 +32,13 @@ async fn live() -> Json<Value> {
 }
 
 async fn ready(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+    // Without keys every /api request would fail. Keys loaded once stay in use
+    // even when a later refresh fails, so this only waits for the first load.
+    if !state.verifier.keys().is_loaded() {
+        return Err(ApiError::ServiceUnavailable(
+            "the identity provider's signing keys are not loaded yet".to_owned(),
+        ));
+    }
     let unavailable = || ApiError::ServiceUnavailable("the database is not available".to_owned());
     match tokio::time::timeout(READY_TIMEOUT, db::ping(&state.db)).await {
         Ok(Ok(())) => Ok(Json(json!({ "status": "ok" }))),
@@ -47,16 +55,53 @@ async fn ready(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+
     use axum::http::StatusCode;
 
     use super::*;
+    use crate::auth::Verifier;
+    use crate::auth::keys::{KeySet, KeyStore};
+    use crate::config::AuthSettings;
+
+    async fn state(keys: KeyStore, database_up: bool) -> AppState {
+        let pool = db::Pool::connect_lazy("sqlite::memory:").unwrap();
+        if !database_up {
+            pool.close().await;
+        }
+        let settings = AuthSettings::new("http://127.0.0.1:9/", "test");
+        AppState {
+            db: pool,
+            verifier: Arc::new(Verifier::new(&settings, Arc::new(keys))),
+        }
+    }
+
+    fn loaded() -> KeyStore {
+        KeyStore::loaded_for_tests(KeySet::default())
+    }
+
+    #[tokio::test]
+    async fn readiness_answers_200_with_keys_and_a_database() {
+        assert!(ready(State(state(loaded(), true).await)).await.is_ok());
+    }
 
     #[tokio::test]
     async fn readiness_fails_with_503_when_the_database_is_gone() {
-        let pool = db::Pool::connect_lazy("sqlite::memory:").unwrap();
-        pool.close().await;
+        let error = ready(State(state(loaded(), false).await))
+            .await
+            .unwrap_err();
 
-        let error = ready(State(AppState { db: pool })).await.unwrap_err();
+        assert_eq!(error.status(), StatusCode::SERVICE_UNAVAILABLE);
+    }
+
+    #[tokio::test]
+    async fn readiness_fails_with_503_until_the_keys_are_loaded() {
+        let settings = AuthSettings::new("http://127.0.0.1:9/", "test");
+        let not_loaded = KeyStore::new(&settings).unwrap();
+
+        let error = ready(State(state(not_loaded, true).await))
+            .await
+            .unwrap_err();
 
         assert_eq!(error.status(), StatusCode::SERVICE_UNAVAILABLE);
     }

@@ -12,12 +12,14 @@ use crate::state::AppState;
 
 pub mod health;
 pub mod items;
+pub mod me;
 
 /// The whole application router, without the cross-cutting layers (request id,
 /// tracing, limits), which `startup` adds.
 pub fn api_router(state: AppState) -> Router {
     let api = Router::new()
         .merge(items::router())
+        .merge(me::router())
         // THE authentication seam: every /api route passes through here.
         // `route_layer` runs it only for matched routes, so unknown paths get 404.
         .route_layer(middleware::from_fn_with_state(

@@ -7,7 +7,7 @@ use crate::helpers::{assert_problem, spawn_app};
 async fn the_liveness_check_answers_200() {
     let app = spawn_app().await;
 
-    let response = app.get("/health/live").await;
+    let response = app.get_anonymous("/health/live").await;
 
     assert_eq!(response.status(), StatusCode::OK);
     assert!(response.headers().contains_key("x-request-id"));
@@ -16,10 +16,10 @@ async fn the_liveness_check_answers_200() {
 }
 
 #[tokio::test]
-async fn the_readiness_check_answers_200_when_the_database_is_up() {
+async fn the_readiness_check_answers_200_when_the_keys_and_the_database_are_there() {
     let app = spawn_app().await;
 
-    let response = app.get("/health/ready").await;
+    let response = app.get_anonymous("/health/ready").await;
 
     assert_eq!(response.status(), StatusCode::OK);
 }
@@ -28,7 +28,7 @@ async fn the_readiness_check_answers_200_when_the_database_is_up() {
 async fn an_unknown_route_is_a_404_problem() {
     let app = spawn_app().await;
 
-    let response = app.get("/no/such/route").await;
+    let response = app.get_anonymous("/no/such/route").await;
 
     assert_problem(response, StatusCode::NOT_FOUND).await;
 }
@@ -38,8 +38,7 @@ async fn a_wrong_method_is_a_405_problem_listing_the_allowed_methods() {
     let app = spawn_app().await;
 
     let response = app
-        .client
-        .delete(app.url("/api/items"))
+        .authorized(app.client.delete(app.url("/api/items")))
         .send()
         .await
         .unwrap();

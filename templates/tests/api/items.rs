@@ -1,7 +1,7 @@
 use reqwest::{StatusCode, header};
 use serde_json::{Value, json};
 
-use crate::helpers::{assert_invalid_field, assert_problem, id_of, spawn_app};
+use crate::helpers::{TEST_SUBJECT, assert_invalid_field, assert_problem, id_of, spawn_app};
 
 #[tokio::test]
 async fn an_item_goes_through_create_read_list_update_and_delete() {
@@ -21,7 +21,7 @@ async fn an_item_goes_through_create_read_list_update_and_delete() {
     assert_eq!(location, format!("/api/items/{id}"));
     assert_eq!(created["name"], "First");
     assert_eq!(created["notes"], "some notes");
-    assert_eq!(created["owner"], "anonymous");
+    assert_eq!(created["owner"], TEST_SUBJECT);
     assert_eq!(created["created_at"], created["updated_at"]);
     let created_at = created["created_at"].as_str().unwrap();
     chrono::DateTime::parse_from_rfc3339(created_at).expect("RFC 3339 timestamps");
@@ -172,8 +172,7 @@ async fn a_body_that_is_not_json_is_a_415_problem() {
     let app = spawn_app().await;
 
     let response = app
-        .client
-        .post(app.url("/api/items"))
+        .authorized(app.client.post(app.url("/api/items")))
         .header(header::CONTENT_TYPE, "text/plain")
         .body(r#"{"name": "ok"}"#)
         .send()
