@@ -33,7 +33,8 @@ use crate::auth::keys::KeyStore;
 use crate::config::Settings;
 use crate::db::{self, DbError, Pool};
 use crate::error::ApiError;
-use crate::routes;
+use crate::rbac::{Policy, PolicyError};
+use crate::routes::{self, access::Access};
 use crate::state::AppState;
 
 /// Largest request body accepted, in bytes. Larger bodies get 413.
@@ -50,6 +51,15 @@ pub enum StartupError {
     Db(#[from] DbError),
     #[error("cannot set up the HTTP client for the identity provider")]
     AuthClient(#[source] reqwest::Error),
+    #[error("invalid access-control policy")]
+    Policy(#[source] PolicyError),
+    #[error(
+        "a route requires the permission `{permission}` ({route}), which config/rbac.toml does not declare"
+    )]
+    UndeclaredPermission {
+        permission: &'static str,
+        route: String,
+    },
     #[error("cannot listen on {addr}")]
     Bind {
         addr: SocketAddr,
@@ -67,6 +77,8 @@ pub struct Application {
 
 impl Application {
     pub async fn build(settings: Settings) -> Result<Self, StartupError> {
+        // First: a bad policy is a build defect, no reason to touch anything else.
+        let policy = Arc::new(load_policy()?);
         let pool = db::connect(&settings.database).await?;
         db::migrate(&pool).await?;
 
@@ -85,6 +97,7 @@ impl Application {
         let state = AppState {
             db: pool.clone(),
             verifier,
+            policy,
         };
         Ok(Self {
             listener,
@@ -114,6 +127,24 @@ impl Application {
         self.pool.close().await;
         Ok(())
     }
+}
+
+/// The embedded policy, checked against the routes: a permission a route
+/// requires but the policy does not declare would make that route
+/// unreachable for everyone, so it is refused at start.
+fn load_policy() -> Result<Policy, StartupError> {
+    let policy = Policy::embedded().map_err(StartupError::Policy)?;
+    for route in routes::routes().table() {
+        if let Access::Permission(permission) = route.access
+            && !policy.permissions().contains(permission)
+        {
+            return Err(StartupError::UndeclaredPermission {
+                permission,
+                route: format!("{} {}", route.method, route.path),
+            });
+        }
+    }
+    Ok(policy)
 }
 
 /// The application router wrapped in the layers every request goes through.

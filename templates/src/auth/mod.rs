@@ -17,6 +17,7 @@
 //! what to fix next helps nobody else. The precise reason is logged at `info`
 //! inside the request span (so with its request id), never the token itself.
 
+use std::collections::BTreeSet;
 use std::fmt;
 use std::sync::Arc;
 
@@ -49,6 +50,10 @@ pub struct Principal {
     pub scopes: Vec<String>,
     /// Every claim of the token, for handlers that need more (email, tenant, ...).
     pub claims: Arc<Map<String, Value>>,
+    /// What the roles grant under `config/rbac.toml`, inheritance applied.
+    /// Filled in by [`authenticate`]; roles the policy does not define add
+    /// nothing.
+    pub permissions: BTreeSet<String>,
 }
 
 impl Principal {
@@ -58,6 +63,11 @@ impl Principal {
 
     pub fn has_scope(&self, scope: &str) -> bool {
         self.scopes.iter().any(|s| s == scope)
+    }
+
+    /// Whether the caller's roles grant `permission`.
+    pub fn can(&self, permission: &str) -> bool {
+        self.permissions.contains(permission)
     }
 }
 
@@ -69,6 +79,7 @@ impl fmt::Debug for Principal {
             .field("subject", &self.subject)
             .field("roles", &self.roles)
             .field("scopes", &self.scopes)
+            .field("permissions", &self.permissions)
             .finish_non_exhaustive()
     }
 }
@@ -81,7 +92,10 @@ pub async fn authenticate(
     next: Next,
 ) -> Result<Response, ApiError> {
     let token = bearer::token(request.headers()).map_err(reject)?;
-    let principal = state.verifier.verify(token).await.map_err(reject)?;
+    let mut principal = state.verifier.verify(token).await.map_err(reject)?;
+    principal.permissions = state
+        .policy
+        .permissions_of(principal.roles.iter().map(String::as_str));
     request.extensions_mut().insert(principal);
     Ok(next.run(request).await)
 }
@@ -145,6 +159,7 @@ mod tests {
             roles: vec!["viewer".to_owned()],
             scopes: vec![],
             claims: Arc::new(claims),
+            permissions: BTreeSet::new(),
         };
         let debug = format!("{principal:?}");
         assert!(

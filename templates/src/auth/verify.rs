@@ -186,6 +186,8 @@ impl Verifier {
             roles: self.roles.roles(&claims),
             scopes: scopes(&claims),
             claims: Arc::new(claims),
+            // Granted by the RBAC policy in `auth::authenticate`.
+            permissions: Default::default(),
         };
         Ok(Verified {
             principal,

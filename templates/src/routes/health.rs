@@ -9,22 +9,23 @@
 
 use std::time::Duration;
 
+use axum::Json;
 use axum::extract::State;
-use axum::routing::get;
-use axum::{Json, Router};
 use serde_json::{Value, json};
 
 use crate::db;
 use crate::error::{ApiError, ErrorChain};
+use crate::routes::access::{Routes, public};
 use crate::state::AppState;
 
 /// Probes run every few seconds; a slow database is as good as a dead one.
 const READY_TIMEOUT: Duration = Duration::from_secs(2);
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/health/live", get(live))
-        .route("/health/ready", get(ready))
+/// Public on purpose: probes carry no token.
+pub fn routes() -> Routes {
+    Routes::new()
+        .get("/health/live", public(), live)
+        .get("/health/ready", public(), ready)
 }
 
 async fn live() -> Json<Value> {
@@ -73,6 +74,7 @@ mod tests {
         AppState {
             db: pool,
             verifier: Arc::new(Verifier::new(&settings, Arc::new(keys))),
+            policy: Arc::new(crate::rbac::Policy::embedded().unwrap()),
         }
     }
 

@@ -3,11 +3,10 @@
 //! Handlers are thin: extract (validated input, the caller's `Principal`),
 //! call `repo::items`, shape the response.
 
+use axum::Json;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 use validator::{Validate, ValidationError};
@@ -16,6 +15,7 @@ use crate::auth::Principal;
 use crate::error::{ApiError, FieldError};
 use crate::extract::{Path, Query, ValidatedJson};
 use crate::repo::items::{self as repo, Item, ItemFields};
+use crate::routes::access::{Routes, require};
 use crate::state::AppState;
 
 /// Page size when `limit` is not given.
@@ -23,15 +23,21 @@ pub const DEFAULT_LIMIT: i64 = 20;
 /// Largest page a client may ask for; bounds the work of one request.
 pub const MAX_LIMIT: i64 = 100;
 
-/// Paths are relative: this router is nested under `/api`.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/items", get(list_items).post(create_item))
-        .route(
-            "/items/{id}",
-            get(get_item).put(update_item).delete(delete_item),
-        )
+/// Paths are relative: these routes are nested under `/api`. Each declares
+/// the permission it needs (`config/rbac.toml` says which roles hold it).
+pub fn routes() -> Routes {
+    Routes::new()
+        .get("/items", require("items:read"), list_items)
+        .post("/items", require("items:write"), create_item)
+        .get("/items/{id}", require("items:read"), get_item)
+        // Editors may change the items they own; `items:write-any` (admin)
+        // any item: see `update_item`.
+        .put("/items/{id}", require("items:write"), update_item)
+        .delete("/items/{id}", require("items:delete"), delete_item)
 }
+
+/// The permission to change items owned by someone else.
+pub const WRITE_ANY: &str = "items:write-any";
 
 /// Body of `POST /api/items` and `PUT /api/items/{id}`. Only these fields are
 /// accepted: anything else (`id`, `owner`, ...) is rejected rather than ignored,
@@ -172,10 +178,21 @@ async fn get_item(
 /// Full replacement of the writable fields: an absent `notes` clears it.
 async fn update_item(
     State(state): State<AppState>,
-    _principal: Principal,
+    principal: Principal,
     Path(id): Path<Uuid>,
     ValidatedJson(request): ValidatedJson<ItemRequest>,
 ) -> Result<Json<Item>, ApiError> {
+    // Row-level check, next to the role check of the route: the owner never
+    // changes after creation, so reading it first cannot race with the update.
+    let existing = repo::get(&state.db, id)
+        .await?
+        .ok_or_else(|| not_found(id))?;
+    if existing.owner != principal.subject && !principal.can(WRITE_ANY) {
+        tracing::warn!(subject = %principal.subject, item = %id, "access denied: not the owner");
+        return Err(ApiError::Forbidden(format!(
+            "only the item's owner, or a caller with `{WRITE_ANY}`, may change it"
+        )));
+    }
     let item = repo::update(&state.db, id, request.fields())
         .await?
         .ok_or_else(|| not_found(id))?;

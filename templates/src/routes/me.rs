@@ -1,25 +1,28 @@
 //! `GET /api/me`: who the caller is, as this service sees it. Handy to check an
 //! identity provider's setup: it shows the roles and scopes read from a token.
 
-use axum::routing::get;
-use axum::{Json, Router};
+use std::collections::BTreeSet;
+
+use axum::Json;
 use serde::Serialize;
 
 use crate::auth::Principal;
-use crate::state::AppState;
+use crate::routes::access::{Routes, authenticated};
 
-/// Paths are relative: this router is nested under `/api`.
-pub fn router() -> Router<AppState> {
-    Router::new().route("/me", get(me))
+/// Paths are relative: this route is nested under `/api`. Any authenticated
+/// caller may ask who it is, whatever its roles.
+pub fn routes() -> Routes {
+    Routes::new().get("/me", authenticated(), me)
 }
 
-/// The body of `GET /api/me`. Permissions join subject, roles and scopes when
-/// role-based access control maps roles to them.
+/// The body of `GET /api/me`.
 #[derive(Debug, Serialize)]
 pub struct Me {
     pub subject: String,
     pub roles: Vec<String>,
     pub scopes: Vec<String>,
+    /// What the roles grant under `config/rbac.toml`.
+    pub permissions: BTreeSet<String>,
 }
 
 async fn me(principal: Principal) -> Json<Me> {
@@ -27,5 +30,6 @@ async fn me(principal: Principal) -> Json<Me> {
         subject: principal.subject,
         roles: principal.roles,
         scopes: principal.scopes,
+        permissions: principal.permissions,
     })
 }
