@@ -9,6 +9,7 @@ pub mod audit;
 pub mod cli;
 pub mod commands;
 pub mod error;
+pub mod idp_files;
 pub mod manifest;
 pub mod prompt;
 pub mod rbac;

@@ -62,7 +62,13 @@ pub fn render_tree(
         }
         let contents = if path.ends_with(TEMPLATE_SUFFIX) {
             match env.get_template(&path).and_then(|t| t.render(&context)) {
-                Ok(text) => normalize_newline(text).into_bytes(),
+                Ok(text) => match normalize(&path, text) {
+                    Ok(text) => text.into_bytes(),
+                    Err(e) => {
+                        errors.push(e);
+                        continue;
+                    }
+                },
                 Err(e) => {
                     errors.push(describe(&e));
                     continue;
@@ -183,6 +189,21 @@ fn template_path(file: &include_dir::File<'_>) -> String {
         .map(|c| c.as_os_str().to_string_lossy())
         .collect::<Vec<_>>()
         .join("/")
+}
+
+/// Rendered JSON is re-laid out the way `serde_json` writes it (two-space
+/// indentation, keys in template order), so that tools editing it later
+/// (`nestflux add role` on a Keycloak realm) change only what they add. A
+/// template that renders invalid JSON is reported like a template error.
+fn normalize(path: &str, text: String) -> Result<String, String> {
+    if !manifest::output_path(path).ends_with(".json") {
+        return Ok(normalize_newline(text));
+    }
+    let value: serde_json::Value = serde_json::from_str(&text)
+        .map_err(|e| format!("templates/{path}: renders invalid JSON ({e})"))?;
+    let pretty =
+        serde_json::to_string_pretty(&value).map_err(|e| format!("templates/{path}: {e}"))?;
+    Ok(normalize_newline(pretty))
 }
 
 /// Every generated text file ends with exactly one newline, whatever the
@@ -325,5 +346,23 @@ mod tests {
                 "manifest entry `{entry}` matches no file under templates/"
             );
         }
+    }
+
+    #[test]
+    fn the_default_roles_are_the_roles_of_the_default_policy() {
+        let text = TEMPLATES
+            .get_file(crate::rbac::RBAC_FILE)
+            .and_then(|f| f.contents_utf8())
+            .expect("templates/config/rbac.toml");
+        let policy = crate::rbac::Policy::parse(text).unwrap();
+        assert!(policy.problems().is_empty());
+        let mut roles: Vec<&str> = policy.roles.iter().map(|r| r.name.as_str()).collect();
+        roles.sort_unstable();
+        let mut expected = DEFAULT_ROLES.to_vec();
+        expected.sort_unstable();
+        assert_eq!(
+            roles, expected,
+            "the IdP setup files are rendered from DEFAULT_ROLES"
+        );
     }
 }

@@ -66,6 +66,12 @@ impl Secrets {
         Self::generate(&mut UnwrapErr(SysRng), roles)
     }
 
+    /// One more secret of the same strength, from the operating system's
+    /// generator: the password of a test user `nestflux add role` creates.
+    pub fn random_password() -> String {
+        Alphanumeric.sample_string(&mut UnwrapErr(SysRng), SECRET_LEN)
+    }
+
     /// Every secret value, for tests that check where secrets may appear.
     pub fn values(&self) -> Vec<&str> {
         let mut all = vec![

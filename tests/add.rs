@@ -383,3 +383,146 @@ fn the_project_is_found_from_a_subdirectory() {
         .success();
     assert!(rbac(&sandbox).contains("[roles.auditor]\npermissions = []\n"));
 }
+
+/// A real project from `nestflux new`, in `sandbox/<name>`.
+fn generated(idp: &str) -> Sandbox {
+    let sandbox = Sandbox::new();
+    sandbox
+        .nestflux()
+        .args(["new", "shop", "--idp", idp, "--yes", "--quiet"])
+        .assert()
+        .success();
+    sandbox
+}
+
+#[test]
+fn a_new_role_reaches_the_keycloak_realm_with_a_test_user_and_the_audit_stays_clean() {
+    let sandbox = generated("keycloak");
+    let realm_before = sandbox.read("shop/deploy/keycloak/realm.json");
+    sandbox
+        .nestflux()
+        .current_dir(sandbox.join("shop"))
+        .args(["add", "role", "auditor", "--permissions", "items:read"])
+        .assert()
+        .success()
+        .stderr(contains(
+            "deploy/keycloak/realm.json: role `auditor` and test user `test-auditor`",
+        ));
+    let realm_after = sandbox.read("shop/deploy/keycloak/realm.json");
+    // JSON is written back in the layout `new` generated: only additions.
+    assert_only_added(&realm_before, &realm_after);
+    let realm: serde_json::Value = serde_json::from_str(&realm_after).unwrap();
+    let roles: Vec<&str> = realm["roles"]["realm"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["name"].as_str().unwrap())
+        .collect();
+    assert!(roles.contains(&"auditor"), "{roles:?}");
+    let user = realm["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["username"] == "test-auditor")
+        .unwrap();
+    assert_eq!(user["realmRoles"], serde_json::json!(["auditor"]));
+    assert!(user["credentials"][0]["value"].as_str().unwrap().len() >= 32);
+
+    sandbox
+        .nestflux()
+        .current_dir(sandbox.join("shop"))
+        .args([
+            "add",
+            "permission",
+            "reports:read",
+            "--roles",
+            "auditor,admin",
+        ])
+        .assert()
+        .success();
+    sandbox
+        .nestflux()
+        .args(["audit-config", "shop", "--fail-on", "low"])
+        .assert()
+        .success();
+}
+
+#[test]
+fn a_new_role_reaches_the_authentik_blueprint_keeping_its_comments() {
+    let sandbox = generated("authentik");
+    let before = sandbox.read("shop/deploy/authentik/blueprint.yaml");
+    sandbox
+        .nestflux()
+        .args([
+            "add",
+            "role",
+            "auditor",
+            "--permissions",
+            "items:read",
+            "--project",
+            "shop",
+        ])
+        .assert()
+        .success();
+    let after = sandbox.read("shop/deploy/authentik/blueprint.yaml");
+    assert_only_added(&before, &after);
+    assert!(
+        after.contains("identifiers:\n      name: \"auditor\"\n"),
+        "{after}"
+    );
+    assert!(after.contains("- !KeyOf group-auditor\n"), "{after}");
+    sandbox
+        .nestflux()
+        .args(["audit-config", "shop", "--fail-on", "low"])
+        .assert()
+        .success();
+    // The same command again finds nothing to do in either file.
+    let once = sandbox.snapshot();
+    sandbox
+        .nestflux()
+        .args([
+            "add",
+            "role",
+            "auditor",
+            "--permissions",
+            "items:read",
+            "--project",
+            "shop",
+        ])
+        .assert()
+        .success()
+        .stderr(contains("Unchanged"));
+    assert_eq!(sandbox.snapshot(), once);
+}
+
+#[test]
+fn a_role_missing_from_the_idp_setup_is_restored_by_adding_it_again() {
+    let sandbox = generated("keycloak");
+    sandbox
+        .nestflux()
+        .args(["add", "role", "auditor", "--project", "shop"])
+        .assert()
+        .success();
+    // Someone restores the realm export from before the role existed.
+    let realm = sandbox.read("shop/deploy/keycloak/realm.json");
+    let mut value: serde_json::Value = serde_json::from_str(&realm).unwrap();
+    value["roles"]["realm"]
+        .as_array_mut()
+        .unwrap()
+        .retain(|r| r["name"] != "auditor");
+    sandbox.write(
+        "shop/deploy/keycloak/realm.json",
+        &serde_json::to_string_pretty(&value).unwrap(),
+    );
+    sandbox
+        .nestflux()
+        .args(["add", "role", "auditor", "--project", "shop"])
+        .assert()
+        .success()
+        .stderr(contains("it lacked role `auditor`"));
+    assert!(
+        sandbox
+            .read("shop/deploy/keycloak/realm.json")
+            .contains("\"name\": \"auditor\"")
+    );
+}

@@ -14,10 +14,13 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::Instant;
 
-/// One generated project: a name and the `nestflux new` flags that make it.
+/// One generated project: a name, the `nestflux new` flags that make it, and
+/// nestflux commands run inside it afterwards (`add role`, ...), so that the
+/// build and tests prove the edited project too.
 struct Variant {
     name: &'static str,
     args: &'static [&'static str],
+    then: &'static [&'static [&'static str]],
 }
 
 const ALL_FEATURES: &str = "headers,rate-limit,cors,audit-log,encryption";
@@ -33,10 +36,32 @@ const VARIANTS: &[Variant] = &[
             "--features",
             ALL_FEATURES,
         ],
+        then: &[
+            &["add", "role", "auditor", "--permissions", "items:read"],
+            &[
+                "add",
+                "permission",
+                "reports:read",
+                "--roles",
+                "auditor,admin",
+            ],
+        ],
     },
     Variant {
         name: "authentik-sqlite-none",
-        args: &["--idp", "authentik", "--db", "sqlite", "--features", "none"],
+        // A crate name that sorts after every dependency: imports of the
+        // crate must not depend on where its name sorts (rustfmt).
+        args: &[
+            "--idp",
+            "authentik",
+            "--db",
+            "sqlite",
+            "--features",
+            "none",
+            "--name",
+            "zulu-shop",
+        ],
+        then: &[],
     },
     Variant {
         name: "oidc-sqlite-all",
@@ -48,6 +73,7 @@ const VARIANTS: &[Variant] = &[
             "--features",
             ALL_FEATURES,
         ],
+        then: &[],
     },
 ];
 
@@ -112,6 +138,21 @@ fn check(variant: &Variant, target_dir: &Path) -> Result<(), String> {
             variant.name,
             tail(&generated, 40)
         ));
+    }
+    for command in variant.then {
+        let output = Command::new(env!("CARGO_BIN_EXE_nestflux"))
+            .args(*command)
+            .current_dir(&dir)
+            .output()
+            .expect("run nestflux");
+        if !output.status.success() {
+            return Err(format!(
+                "{}: `nestflux {}` failed:\n{}",
+                variant.name,
+                command.join(" "),
+                tail(&output, 40)
+            ));
+        }
     }
     for step in STEPS {
         let started = Instant::now();

@@ -10,7 +10,9 @@ use std::path::{Path, PathBuf};
 use crate::answers::Project;
 use crate::cli::{AddPermissionArgs, AddRoleArgs};
 use crate::error::UserError;
+use crate::idp_files::{self, NewRole};
 use crate::rbac::{self, Policy, PolicyEditor, RBAC_FILE, RoleSpec};
+use crate::secrets::Secrets;
 use crate::ui::Ui;
 use crate::write::{self, FileChange};
 
@@ -50,10 +52,38 @@ pub fn role(args: AddRoleArgs, ui: &Ui) -> anyhow::Result<()> {
     };
     if let Some(existing) = policy.role(&args.name) {
         if spec.matches(existing) {
-            ui.status(
-                "Unchanged",
-                format_args!("role `{}` already exists with this definition", args.name),
-            );
+            // The policy has it; make sure the IdP setup does too (it may
+            // have been edited by hand since).
+            let repairs = idp_files::add_role(
+                &project,
+                &NewRole {
+                    name: &args.name,
+                    description: existing.description.as_deref(),
+                    password: &Secrets::random_password(),
+                },
+            )?;
+            if repairs.is_empty() {
+                ui.status(
+                    "Unchanged",
+                    format_args!("role `{}` already exists with this definition", args.name),
+                );
+                return Ok(());
+            }
+            let files: Vec<String> = repairs
+                .iter()
+                .map(|c| c.display.display().to_string())
+                .collect();
+            apply(repairs, args.dry_run, ui)?;
+            if !args.dry_run {
+                ui.status(
+                    "Updated",
+                    format_args!(
+                        "{}: it lacked role `{}`, which config/rbac.toml has",
+                        files.join(", "),
+                        args.name
+                    ),
+                );
+            }
             return Ok(());
         }
         if !args.force {
@@ -75,13 +105,37 @@ pub fn role(args: AddRoleArgs, ui: &Ui) -> anyhow::Result<()> {
 
     let mut editor = PolicyEditor::new(&text).map_err(|e| malformed(&e.render(&text)))?;
     editor.put_role(&spec);
-    let changes = vec![rbac_change(&project, text, editor.finish())?];
+    let mut changes = vec![rbac_change(&project, text, editor.finish())?];
+    // The identity provider's setup learns the role too, with a test user.
+    let password = Secrets::random_password();
+    let idp_changes = idp_files::add_role(
+        &project,
+        &NewRole {
+            name: &args.name,
+            description: args.description.as_deref(),
+            password: &password,
+        },
+    )?;
+    let idp_files: Vec<String> = idp_changes
+        .iter()
+        .map(|c| c.display.display().to_string())
+        .collect();
+    changes.extend(idp_changes);
     apply(changes, args.dry_run, ui)?;
     if !args.dry_run {
         ui.status(
             "Added",
             format_args!("role `{}` ({})", args.name, describe_grants(&spec)),
         );
+        for file in idp_files {
+            ui.status(
+                "Updated",
+                format_args!(
+                    "{file}: role `{0}` and test user `test-{0}` (its password is in the file)",
+                    args.name
+                ),
+            );
+        }
     }
     Ok(())
 }
