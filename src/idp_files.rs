@@ -152,8 +152,7 @@ fn authentik_add_role(
     // new items must land inside that list.
     let last_top_level_key = text
         .lines()
-        .filter(|l| !l.starts_with([' ', '#', '-']) && !l.trim().is_empty())
-        .last();
+        .rfind(|l| !l.starts_with([' ', '#', '-']) && !l.trim().is_empty());
     if last_top_level_key.map(str::trim_end) != Some("entries:") {
         return Err(unreadable(
             AUTHENTIK_BLUEPRINT,
