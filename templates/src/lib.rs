@@ -5,6 +5,7 @@ pub mod error;
 pub mod extract;
 pub mod repo;
 pub mod routes;
+pub mod security;
 pub mod startup;
 pub mod state;
 pub mod telemetry;

@@ -9,3 +9,4 @@ mod health;
 mod helpers;
 mod idp;
 mod items;
+mod security;
