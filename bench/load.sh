@@ -8,8 +8,9 @@
 # the test OpenID provider (tests/oidc-provider, a real provider on loopback
 # issuing JWTs by client credentials), and drives it with `wrk` on loopback:
 #   - GET /health/live  : no authentication (still every layer before routing)
-#   - GET /api/items    : bearer token verified, rate limited per IP and per
-#                         subject, every layer, a database query
+#   - GET /api/me       : bearer token verified, rate limited per IP and per
+#                         subject, every layer, no database: the security stack
+#   - GET /api/items    : the same plus a database query (count and page)
 # It prints requests per second, p50/p99 latency, the secured/unsecured ratio
 # from the same run, the release binary's size and its idle memory (RSS).
 #
@@ -28,7 +29,8 @@ THREADS=${THREADS:-1}
 FEATURES=${FEATURES:-headers,rate-limit,cors,audit-log,encryption}
 WORK=${BENCH_DIR:-$ROOT/target/bench}
 PORT=${BENCH_PORT:-18080}
-AUDIENCE=bench-api
+# Resource indicators (RFC 8707) take absolute URIs.
+AUDIENCE=urn:nestflux:bench
 
 say() { printf 'bench: %s\n' "$*" >&2; }
 
@@ -68,7 +70,7 @@ cleanup() {
 trap cleanup EXIT
 
 TOKEN=$(curl -sf -u service:service-secret -d grant_type=client_credentials \
-  -d resource="$AUDIENCE" "$ISSUER/token" | sed -E 's/.*"access_token":"([^"]+)".*/\1/')
+  -d resource="$AUDIENCE" --data-urlencode "scope=items:read items:write" "$ISSUER/token" | sed -E 's/.*"access_token":"([^"]+)".*/\1/')
 [ -n "$TOKEN" ] || { echo "error: no token from the provider" >&2; exit 1; }
 
 # --- the service ---------------------------------------------------------------
@@ -105,10 +107,12 @@ run() {
 }
 say "GET /health/live for ${DURATION}s"
 read -r live_rps live_p50 live_p99 live_err < <(run "http://127.0.0.1:$PORT/health/live")
+say "GET /api/me for ${DURATION}s"
+read -r me_rps me_p50 me_p99 me_err < <(run -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$PORT/api/me")
 say "GET /api/items for ${DURATION}s"
 read -r api_rps api_p50 api_p99 api_err < <(run -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$PORT/api/items")
 
-ratio=$(awk -v a="$api_rps" -v b="$live_rps" 'BEGIN { printf "%.0f%%", 100 * a / b }')
+ratio() { awk -v a="$1" -v b="$live_rps" 'BEGIN { printf "%.0f%%", 100 * a / b }'; }
 cat <<TABLE
 
 nestflux load benchmark: $FEATURES (idp oidc, sqlite), wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s on loopback, $(nproc) cores
@@ -117,13 +121,14 @@ rate limits raised for the run (RATE_LIMIT_PER_SECOND=RATE_LIMIT_BURST=1000000);
 | route                       | requests/s | p50      | p99      | non-2xx |
 | --------------------------- | ---------- | -------- | -------- | ------- |
 | GET /health/live (no auth)  | $(printf '%-10s' "$live_rps") | $(printf '%-8s' "$live_p50") | $(printf '%-8s' "$live_p99") | $(printf '%-7s' "$live_err") |
-| GET /api/items (token, all) | $(printf '%-10s' "$api_rps") | $(printf '%-8s' "$api_p50") | $(printf '%-8s' "$api_p99") | $(printf '%-7s' "$api_err") |
+| GET /api/me (token, all)    | $(printf '%-10s' "$me_rps") | $(printf '%-8s' "$me_p50") | $(printf '%-8s' "$me_p99") | $(printf '%-7s' "$me_err") |
+| GET /api/items (+ database) | $(printf '%-10s' "$api_rps") | $(printf '%-8s' "$api_p50") | $(printf '%-8s' "$api_p99") | $(printf '%-7s' "$api_err") |
 
-secured / unsecured throughput: $ratio (target: at least 60%)
+secured / unsecured throughput: $(ratio "$me_rps") for /api/me (target: at least 60%), $(ratio "$api_rps") for /api/items (the query included)
 release binary: $(awk -v b="$BINARY_BYTES" 'BEGIN { printf "%.1f MiB", b / 1048576 }')
 idle memory (RSS): $(awk -v k="$IDLE_RSS_KB" 'BEGIN { printf "%.1f MiB", k / 1024 }')
 TABLE
-if [ "$live_err" != 0 ] || [ "$api_err" != 0 ]; then
+if [ "$live_err" != 0 ] || [ "$me_err" != 0 ] || [ "$api_err" != 0 ]; then
   echo "error: some responses were not 2xx" >&2
   exit 1
 fi
