@@ -144,16 +144,22 @@ pub enum Feature {
     AuditLog,
     /// Field-level encryption at rest with key rotation
     Encryption,
+    /// Rate limits shared by every instance through Redis (needs rate-limit)
+    Redis,
+    /// HTTPS served by the service itself with rustls, certificate reloaded live
+    Tls,
 }
 
 impl Feature {
     /// Every feature, in the order they are shown and written.
-    pub const ALL: [Feature; 5] = [
+    pub const ALL: [Feature; 7] = [
         Feature::Headers,
         Feature::RateLimit,
         Feature::Cors,
         Feature::AuditLog,
         Feature::Encryption,
+        Feature::Redis,
+        Feature::Tls,
     ];
 
     /// The stable key used in flags, `nestflux.toml`, prompts and the audit.
@@ -164,6 +170,8 @@ impl Feature {
             Feature::Cors => "cors",
             Feature::AuditLog => "audit-log",
             Feature::Encryption => "encryption",
+            Feature::Redis => "redis",
+            Feature::Tls => "tls",
         }
     }
 
@@ -174,12 +182,27 @@ impl Feature {
             Feature::Cors => "CORS allowlist",
             Feature::AuditLog => "audit log",
             Feature::Encryption => "encryption at rest",
+            Feature::Redis => "rate limits shared through Redis",
+            Feature::Tls => "HTTPS served directly (rustls)",
         }
     }
 
     /// Whether a new project gets this feature when nothing says otherwise.
+    ///
+    /// `redis` and `tls` are deployment choices (several replicas; no
+    /// TLS-terminating proxy in front), not defences a service lacks without
+    /// them, so they are off unless asked for.
     pub fn on_by_default(self) -> bool {
-        true
+        !matches!(self, Feature::Redis | Feature::Tls)
+    }
+
+    /// The feature this one builds on, if any: `redis` shares the rate
+    /// limiter's state, so it needs `rate-limit`.
+    pub fn requires(self) -> Option<Feature> {
+        match self {
+            Feature::Redis => Some(Feature::RateLimit),
+            _ => None,
+        }
     }
 
     pub fn from_key(key: &str) -> Option<Feature> {
@@ -478,6 +501,22 @@ impl Answers {
             ))
             .with_help("use `--db sqlite` (the default)"));
         }
+        for feature in self.features.iter() {
+            if let Some(needed) = feature.requires()
+                && !self.features.contains(needed)
+            {
+                return Err(UserError::usage(format!(
+                    "the feature `{}` requires `{}`, which is not in the feature list",
+                    feature.key(),
+                    needed.key()
+                ))
+                .with_help(format!(
+                    "add `{}` to the features, or leave out `{}`",
+                    needed.key(),
+                    feature.key()
+                )));
+            }
+        }
         Ok(())
     }
 
@@ -526,9 +565,11 @@ impl Answers {
     ///   `deploy/`, which exist only for `docker compose` on a developer's
     ///   machine.
     fn allow_list(&self) -> String {
-        let off: Vec<Feature> = Feature::ALL
+        // Only the features whose absence is a finding (not `redis`, `tls`).
+        let off: Vec<(Feature, &crate::audit::Rule)> = Feature::ALL
             .into_iter()
             .filter(|f| !self.features.contains(*f))
+            .filter_map(|f| crate::audit::rules::feature_off(f).map(|rule| (f, rule)))
             .collect();
         let local_idp = matches!(self.idp, Idp::Keycloak | Idp::Authentik);
         if off.is_empty() && !local_idp {
@@ -540,8 +581,7 @@ impl Answers {
                 "  # Features turned off at `nestflux new` (remove an entry once its feature is on):\n",
             );
         }
-        for feature in off {
-            let rule = crate::audit::rules::feature_off(feature);
+        for (feature, rule) in off {
             out.push_str(&format!(
                 "  {{ rule = \"{}\", reason = \"{TURNED_OFF_REASON}\" }}, # {}\n",
                 rule.id,
@@ -1107,6 +1147,31 @@ mod tests {
         );
         let msg = preset_error("[project]\nname = \"My Api\"\n");
         assert!(msg.contains("line 2") && msg.contains("lowercase"), "{msg}");
+    }
+
+    #[test]
+    fn redis_and_tls_are_off_by_default() {
+        let defaults = FeatureSet::defaults();
+        assert!(!defaults.contains(Feature::Redis) && !defaults.contains(Feature::Tls));
+        assert!(defaults.contains(Feature::RateLimit));
+    }
+
+    #[test]
+    fn redis_without_rate_limit_is_refused_naming_both_keys() {
+        let answers = |list: &str| Answers {
+            name: ProjectName::parse("x").unwrap(),
+            idp: Idp::Keycloak,
+            database: Database::Sqlite,
+            features: FeatureSet::parse_list(list).unwrap(),
+        };
+        let err = answers("headers,redis").validate().unwrap_err();
+        assert!(
+            err.message.contains("`redis` requires `rate-limit`"),
+            "{}",
+            err.message
+        );
+        assert!(answers("rate-limit,redis,tls").validate().is_ok());
+        assert!(answers("tls").validate().is_ok());
     }
 
     #[test]

@@ -213,7 +213,9 @@ On a terminal, nestflux asks for every answer no flag or preset gave. Without
 a terminal (CI, pipes) it never asks: pass --yes to take the defaults for what
 is missing, or pass every flag.
 
-Feature keys (default: all): headers, rate-limit, cors, audit-log, encryption.
+Feature keys (default: the first five): headers, rate-limit, cors, audit-log,
+encryption, redis (rate limits shared through Redis; needs rate-limit), tls
+(the service serves HTTPS itself).
 Input validation, deny-by-default routing and parameterized queries are always on.
 
 Examples:

@@ -46,6 +46,39 @@ pub const CONDITIONAL: &[(&str, When)] = &[
     ),
     ("deploy/keycloak/", When::Idp(Idp::Keycloak)),
     ("deploy/authentik/", When::Idp(Idp::Authentik)),
+    // The HTTP defences: one file per feature (`security/mod.rs` declares them).
+    ("src/security/headers.rs", When::Feature(Feature::Headers)),
+    ("src/security/cors.rs", When::Feature(Feature::Cors)),
+    (
+        "src/security/rate_limit.rs.jinja",
+        When::Feature(Feature::RateLimit),
+    ),
+    (
+        "src/security/client_ip.rs",
+        When::Feature(Feature::RateLimit),
+    ),
+    (
+        "src/security/rate_limit_redis.rs",
+        When::Feature(Feature::Redis),
+    ),
+    ("src/security/tls.rs", When::Feature(Feature::Tls)),
+    (
+        "tests/api/security/headers.rs.jinja",
+        When::Feature(Feature::Headers),
+    ),
+    ("tests/api/security/cors.rs", When::Feature(Feature::Cors)),
+    (
+        "tests/api/security/rate_limit.rs",
+        When::Feature(Feature::RateLimit),
+    ),
+    (
+        "tests/api/security/redis.rs.jinja",
+        When::Feature(Feature::Redis),
+    ),
+    (
+        "tests/api/security/tls.rs.jinja",
+        When::Feature(Feature::Tls),
+    ),
 ];
 
 /// The template suffix that marks a file to render.

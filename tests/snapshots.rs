@@ -24,7 +24,7 @@ const CASES: &[Case] = &[
         name: "my-api",
         idp: Idp::Keycloak,
         database: Database::Sqlite,
-        features: "headers,rate-limit,cors,audit-log,encryption",
+        features: "headers,rate-limit,cors,audit-log,encryption,redis,tls",
     },
     Case {
         id: "authentik-sqlite-none",

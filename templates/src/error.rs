@@ -62,6 +62,15 @@ pub enum ApiError {
     #[error("unsupported media type: {0}")]
     UnsupportedMediaType(String),
 
+    /// 429: the caller's rate limit is used up. Answered with `Retry-After`
+    /// (whole seconds until the next request can succeed).
+    #[error("too many requests")]
+    TooManyRequests { retry_after: u64 },
+
+    /// 431: the request's headers are larger than the limit.
+    #[error("request header fields too large")]
+    HeadersTooLarge,
+
     /// 422: well-formed input that breaks the rules, one entry per offending field.
     #[error("validation failed")]
     Validation(Vec<FieldError>),
@@ -92,6 +101,8 @@ impl ApiError {
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::HeadersTooLarge => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             Self::ServiceUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -110,6 +121,8 @@ impl ApiError {
             Self::MethodNotAllowed => "this method is not allowed on this resource".to_owned(),
             Self::PayloadTooLarge => "the request body is too large".to_owned(),
             Self::Validation(_) => "the request has invalid fields".to_owned(),
+            Self::TooManyRequests { .. } => "too many requests, retry later".to_owned(),
+            Self::HeadersTooLarge => "the request headers are too large".to_owned(),
             Self::Internal(_) => "an unexpected error occurred".to_owned(),
         }
     }
@@ -209,6 +222,9 @@ impl IntoResponse for ApiError {
                     HeaderValue::from_static(r#"Bearer error="invalid_token""#),
                 );
             }
+            Self::TooManyRequests { retry_after } => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from(*retry_after));
+            }
             _ => {}
         }
         response
@@ -274,6 +290,15 @@ mod tests {
             r#"Bearer error="invalid_token""#
         );
         assert_eq!(json["detail"], "the access token is not valid");
+    }
+
+    #[tokio::test]
+    async fn too_many_requests_says_when_to_retry() {
+        let (status, response, json) =
+            body_json(ApiError::TooManyRequests { retry_after: 7 }).await;
+        assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(response.headers()[header::RETRY_AFTER], "7");
+        assert_eq!(json["status"], 429);
     }
 
     #[tokio::test]

@@ -6,6 +6,7 @@ pub mod extract;
 pub mod rbac;
 pub mod repo;
 pub mod routes;
+pub mod security;
 pub mod startup;
 pub mod state;
 pub mod telemetry;

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::http::header::{AUTHORIZATION, COOKIE, SET_COOKIE};
 use axum::http::{HeaderName, Response};
 use axum::middleware::{self, Next};
@@ -35,12 +35,18 @@ use crate::db::{self, DbError, Pool};
 use crate::error::ApiError;
 use crate::rbac::{Policy, PolicyError};
 use crate::routes::{self, access::Access};
+use crate::security::Security;
+use crate::security::serve::Listener;
 use crate::state::AppState;
 
 /// Largest request body accepted, in bytes. Larger bodies get 413.
 pub const BODY_LIMIT: usize = 64 * 1024;
 /// Longest a request may take before it is abandoned with 503. Also bounds how
 /// long graceful shutdown can wait for in-flight requests.
+///
+/// 503, not 408: 408 says the *client* was too slow to send its request (RFC
+/// 9110 §15.5.9), and clients may resend it at once; here the server was too
+/// slow to answer, which is 503 (as a gateway would say 504).
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -60,6 +66,8 @@ pub enum StartupError {
         permission: &'static str,
         route: String,
     },
+    #[error("cannot set up TLS")]
+    Tls(#[source] std::io::Error),
     #[error("cannot listen on {addr}")]
     Bind {
         addr: SocketAddr,
@@ -70,7 +78,7 @@ pub enum StartupError {
 
 /// A server that is bound and ready to run.
 pub struct Application {
-    listener: TcpListener,
+    listener: Listener,
     router: Router,
     pool: Pool,
 }
@@ -88,6 +96,9 @@ impl Application {
                 addr: settings.bind_addr,
                 source,
             })?;
+        let listener = Listener::new(listener, &settings.security)
+            .await
+            .map_err(StartupError::Tls)?;
 
         // Not awaited: the keys arrive in the background (see `auth::keys`).
         let keys = Arc::new(KeyStore::new(&settings.auth).map_err(StartupError::AuthClient)?);
@@ -99,9 +110,10 @@ impl Application {
             verifier,
             policy,
         };
+        let security = Security::new(&settings.security).await;
         Ok(Self {
             listener,
-            router: router(state),
+            router: router(state, &security),
             pool,
         })
     }
@@ -117,12 +129,19 @@ impl Application {
         self.local_addr().port()
     }
 
+    /// `https` when the service serves TLS itself, else `http`.
+    pub fn scheme(&self) -> &'static str {
+        if self.listener.is_tls() {
+            "https"
+        } else {
+            "http"
+        }
+    }
+
     /// Serves until ctrl-c or SIGTERM, then stops accepting connections, lets
     /// in-flight requests finish, and closes the database pool.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        axum::serve(self.listener, self.router)
-            .with_graceful_shutdown(shutdown_signal())
-            .await?;
+        self.listener.serve(self.router, shutdown_signal()).await?;
         tracing::info!("server stopped, closing the database pool");
         self.pool.close().await;
         Ok(())
@@ -150,9 +169,12 @@ fn load_policy() -> Result<Policy, StartupError> {
 /// The application router wrapped in the layers every request goes through.
 ///
 /// `ServiceBuilder` applies layers top to bottom: the first one listed sees the
-/// request first and the response last.
-pub fn router(state: AppState) -> Router {
-    let layers = ServiceBuilder::new()
+/// request first and the response last. The HTTP defences (`security`) sit
+/// inside the tracing and request-id layers, so a 429 or 431 is logged with
+/// its request id, and outside the panic handler, so a 500 gets the security
+/// headers.
+pub fn router(state: AppState, security: &Security) -> Router {
+    let observability = ServiceBuilder::new()
         // Before anything logs: mark credentials so that whatever logs request
         // headers (now or later) prints `Sensitive` instead of their value.
         .layer(SetSensitiveRequestHeadersLayer::new([
@@ -168,19 +190,20 @@ pub fn router(state: AppState) -> Router {
                 .make_span_with(make_request_span)
                 .on_response(record_response),
         )
-        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
-        // Inside the trace and request-id layers, so a panic's 500 is still
-        // logged and still carries the request id.
-        .layer(CatchPanicLayer::custom(panic_response))
-        .layer(middleware::from_fn(timeout));
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID));
 
     // `Router::layer` wraps each route (and the fallbacks) after routing has
     // happened, which is why the request span can name the matched route.
-    routes::api_router(state)
+    let routes = routes::api_router(state)
         // Applies to body extractors (`ValidatedJson` turns its rejection into a
         // problem+json 413). Handlers reading the raw `Body` are not limited.
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
-        .layer(layers)
+        .layer(middleware::from_fn_with_state(REQUEST_TIMEOUT, timeout));
+    security
+        .wrap(routes, |router| {
+            router.layer(CatchPanicLayer::custom(panic_response))
+        })
+        .layer(observability)
 }
 
 /// The span every log line of a request is recorded in. The query string is
@@ -229,10 +252,14 @@ fn panic_response(panic: Box<dyn Any + Send + 'static>) -> axum::response::Respo
     ApiError::internal("handler panicked").into_response()
 }
 
-/// Abandons requests that take longer than [`REQUEST_TIMEOUT`] with a
+/// Abandons requests that take longer than `limit` ([`REQUEST_TIMEOUT`]) with a
 /// problem+json 503 (tower-http's `TimeoutLayer` would answer with an empty body).
-async fn timeout(request: Request, next: Next) -> axum::response::Response {
-    match tokio::time::timeout(REQUEST_TIMEOUT, next.run(request)).await {
+async fn timeout(
+    State(limit): State<Duration>,
+    request: Request,
+    next: Next,
+) -> axum::response::Response {
+    match tokio::time::timeout(limit, next.run(request)).await {
         Ok(response) => response,
         Err(_elapsed) => {
             ApiError::ServiceUnavailable("the request took too long".to_owned()).into_response()
@@ -289,5 +316,37 @@ mod tests {
             .await
             .unwrap();
         assert!(!String::from_utf8_lossy(&body).contains("secret"));
+    }
+
+    #[tokio::test]
+    async fn a_request_over_the_time_limit_gets_a_503_problem() {
+        use axum::routing::get;
+        use tower::ServiceExt as _;
+
+        // A handler far slower than the limit; the limit is short so the test
+        // is quick, and the margin (50 ms against 60 s) makes it deterministic.
+        let app = Router::new()
+            .route(
+                "/slow",
+                get(|| async {
+                    tokio::time::sleep(Duration::from_secs(60)).await;
+                    "done"
+                }),
+            )
+            .layer(middleware::from_fn_with_state(
+                Duration::from_millis(50),
+                timeout,
+            ));
+        let request = axum::http::Request::get("/slow")
+            .body(axum::body::Body::empty())
+            .unwrap();
+
+        let response = app.oneshot(request).await.unwrap();
+
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(
+            response.headers()[axum::http::header::CONTENT_TYPE],
+            crate::error::PROBLEM_JSON
+        );
     }
 }

@@ -10,3 +10,4 @@ mod helpers;
 mod idp;
 mod items;
 mod rbac;
+mod security;
