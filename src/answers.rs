@@ -88,7 +88,7 @@ impl Idp {
 pub enum Database {
     /// SQLite, embedded in the service: nothing to install or run
     Sqlite,
-    /// PostgreSQL (not available yet in this nestflux release)
+    /// PostgreSQL: a server you run (compose.yaml starts one for development)
     Postgres,
 }
 
@@ -96,7 +96,7 @@ impl Database {
     pub const DEFAULT: Database = Database::Sqlite;
 
     /// The databases this release has templates for, in prompt order.
-    pub const AVAILABLE: [Database; 1] = [Database::Sqlite];
+    pub const AVAILABLE: [Database; 2] = [Database::Sqlite, Database::Postgres];
 
     pub fn key(self) -> &'static str {
         match self {

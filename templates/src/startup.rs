@@ -107,9 +107,15 @@ impl Application {
     /// Serves until ctrl-c or SIGTERM, then stops accepting connections, lets
     /// in-flight requests finish, and closes the database pool.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        axum::serve(self.listener, self.router)
-            .with_graceful_shutdown(shutdown_signal())
-            .await?;
+        // With the peer's address in each request (`ConnectInfo`), for logs and
+        // audit events.
+        axum::serve(
+            self.listener,
+            self.router
+                .into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
         tracing::info!("server stopped, closing the database pool");
         self.pool.close().await;
         Ok(())
