@@ -38,6 +38,23 @@ const VARIANTS: &[Variant] = &[
         name: "authentik-sqlite-none",
         args: &["--idp", "authentik", "--db", "sqlite", "--features", "none"],
     },
+    // PostgreSQL, against the server of TEST_DATABASE_URL: every feature with
+    // the IdP that has no compose file of its own, and none with another.
+    Variant {
+        name: "oidc-postgres-all",
+        args: &[
+            "--idp",
+            "oidc",
+            "--db",
+            "postgres",
+            "--features",
+            ALL_FEATURES,
+        ],
+    },
+    Variant {
+        name: "authentik-postgres-none",
+        args: &["--idp", "authentik", "--db", "postgres", "--features", "none"],
+    },
     Variant {
         name: "oidc-sqlite-all",
         args: &[
@@ -91,6 +108,12 @@ fn tail(output: &Output, lines: usize) -> String {
     all[all.len().saturating_sub(lines)..].join("\n")
 }
 
+/// The server the PostgreSQL variants test against: ours, or the local one.
+fn test_database_url() -> String {
+    std::env::var("TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
+}
+
 /// Generates `variant` and runs every step; returns the failure, if any,
 /// naming the variant and the command and showing the end of its output.
 fn check(variant: &Variant, target_dir: &Path) -> Result<(), String> {
@@ -127,6 +150,8 @@ fn check(variant: &Variant, target_dir: &Path) -> Result<(), String> {
             // The generated project's own tests must not depend on our env.
             .env_remove("RUSTFLAGS")
             .env_remove("DATABASE_URL")
+            // The PostgreSQL variants' tests create and drop their databases here.
+            .env("TEST_DATABASE_URL", test_database_url())
             .output()
             .expect("run cargo");
         eprintln!(
