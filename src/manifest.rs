@@ -68,7 +68,10 @@ pub const CONDITIONAL: &[(&str, When)] = &[
     ),
     // Field-level encryption of `notes` and its key rotation.
     ("src/crypto/", When::Feature(Feature::Encryption)),
-    ("tests/api/encryption.rs.jinja", When::Feature(Feature::Encryption)),
+    (
+        "tests/api/encryption.rs.jinja",
+        When::Feature(Feature::Encryption),
+    ),
     // The tamper-evident audit log and `<binary> audit verify`.
     ("src/audit/", When::Feature(Feature::AuditLog)),
     ("tests/api/audit.rs.jinja", When::Feature(Feature::AuditLog)),
@@ -163,10 +166,7 @@ mod tests {
     fn an_any_entry_holds_when_one_of_its_conditions_does() {
         let table = &[(
             "compose.yaml.jinja",
-            When::Any(&[
-                When::Idp(Idp::Keycloak),
-                When::Feature(Feature::Encryption),
-            ]),
+            When::Any(&[When::Idp(Idp::Keycloak), When::Feature(Feature::Encryption)]),
         )];
         let path = "compose.yaml.jinja";
         assert!(included(path, &answers("none", Idp::Keycloak), table));

@@ -284,7 +284,11 @@ fn postgres_generates_a_project_with_its_own_migrations_and_a_compose_file() {
         .assert()
         .success();
     let project = sandbox.join("demo");
-    assert!(project.join("migrations/postgres/0001_create_items.sql").is_file());
+    assert!(
+        project
+            .join("migrations/postgres/0001_create_items.sql")
+            .is_file()
+    );
     assert!(!project.join("migrations/sqlite").exists());
     let toml = std::fs::read_to_string(project.join("nestflux.toml")).unwrap();
     assert!(toml.contains("database = \"postgres\""), "{toml}");

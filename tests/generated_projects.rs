@@ -53,7 +53,14 @@ const VARIANTS: &[Variant] = &[
     },
     Variant {
         name: "authentik-postgres-none",
-        args: &["--idp", "authentik", "--db", "postgres", "--features", "none"],
+        args: &[
+            "--idp",
+            "authentik",
+            "--db",
+            "postgres",
+            "--features",
+            "none",
+        ],
     },
     Variant {
         name: "oidc-sqlite-all",

@@ -20,7 +20,11 @@ fn render_for(database: Database, features: FeatureSet) -> FileSet {
         database,
         features,
     };
-    render(&answers, &Secrets::generate(&mut seeded_rng(1), DEFAULT_ROLES)).expect("render")
+    render(
+        &answers,
+        &Secrets::generate(&mut seeded_rng(1), DEFAULT_ROLES),
+    )
+    .expect("render")
 }
 
 /// Migration file name (without the database's directory) to its SQL.
@@ -75,9 +79,15 @@ fn tables(sql: &str) -> BTreeMap<String, Vec<Column>> {
             .map(|d| d.split_whitespace().collect::<Vec<_>>().join(" "))
             .filter(|d| {
                 let upper = d.to_ascii_uppercase();
-                !["CHECK", "PRIMARY KEY", "UNIQUE", "FOREIGN KEY", "CONSTRAINT"]
-                    .iter()
-                    .any(|keyword| upper.starts_with(keyword))
+                ![
+                    "CHECK",
+                    "PRIMARY KEY",
+                    "UNIQUE",
+                    "FOREIGN KEY",
+                    "CONSTRAINT",
+                ]
+                .iter()
+                .any(|keyword| upper.starts_with(keyword))
             })
             .map(|d| {
                 let upper = d.to_ascii_uppercase();
@@ -106,7 +116,10 @@ fn every_feature_set() -> impl Iterator<Item = FeatureSet> {
 #[test]
 fn sqlite_and_postgres_migrations_define_the_same_tables_and_columns() {
     for features in every_feature_set() {
-        let sqlite = migrations(&render_for(Database::Sqlite, features.clone()), Database::Sqlite);
+        let sqlite = migrations(
+            &render_for(Database::Sqlite, features.clone()),
+            Database::Sqlite,
+        );
         let postgres = migrations(
             &render_for(Database::Postgres, features.clone()),
             Database::Postgres,
@@ -129,12 +142,21 @@ fn sqlite_and_postgres_migrations_define_the_same_tables_and_columns() {
 
 #[test]
 fn the_migrations_follow_the_features() {
-    let all = migrations(&render_for(Database::Postgres, FeatureSet::all()), Database::Postgres);
+    let all = migrations(
+        &render_for(Database::Postgres, FeatureSet::all()),
+        Database::Postgres,
+    );
     let items = &tables(&all["0001_create_items.sql"])["items"];
-    assert!(items.contains(&("notes_key_id".to_owned(), true)), "{items:?}");
+    assert!(
+        items.contains(&("notes_key_id".to_owned(), true)),
+        "{items:?}"
+    );
     assert!(tables(&all["0002_create_audit_events.sql"]).contains_key("audit_events"));
 
-    let none = migrations(&render_for(Database::Sqlite, FeatureSet::none()), Database::Sqlite);
+    let none = migrations(
+        &render_for(Database::Sqlite, FeatureSet::none()),
+        Database::Sqlite,
+    );
     assert_eq!(none.keys().collect::<Vec<_>>(), ["0001_create_items.sql"]);
     let items = &tables(&none["0001_create_items.sql"])["items"];
     let names: Vec<_> = items.iter().map(|(name, _)| name.as_str()).collect();
