@@ -88,7 +88,7 @@ impl Idp {
 pub enum Database {
     /// SQLite, embedded in the service: nothing to install or run
     Sqlite,
-    /// PostgreSQL (not available yet in this nestflux release)
+    /// PostgreSQL: a server you run (compose.yaml starts one for development)
     Postgres,
 }
 
@@ -96,7 +96,7 @@ impl Database {
     pub const DEFAULT: Database = Database::Sqlite;
 
     /// The databases this release has templates for, in prompt order.
-    pub const AVAILABLE: [Database; 1] = [Database::Sqlite];
+    pub const AVAILABLE: [Database; 2] = [Database::Sqlite, Database::Postgres];
 
     pub fn key(self) -> &'static str {
         match self {
@@ -306,7 +306,11 @@ pub struct NameError {
     pub suggestion: Option<String>,
 }
 
-const MAX_NAME_LEN: usize = 64;
+/// The name is also the crate, database, realm and image name, and it
+/// appears in generated Rust code; 30 characters keep every generated line
+/// within rustfmt's width, so a new project passes `cargo fmt --check`
+/// whatever its name (the build matrix uses a 30-character name).
+const MAX_NAME_LEN: usize = 30;
 
 /// Rust's strict and reserved keywords (2024 edition). A crate cannot be
 /// named after one: `use fn::…` would not parse.
@@ -1046,7 +1050,8 @@ mod tests {
         assert!(rule("proc-macro").contains("ships with Rust"));
         assert!(rule("deps").contains("reserved by cargo"));
         assert!(rule("con").contains("Windows"));
-        assert!(rule(&"a".repeat(65)).contains("maximum is 64"));
+        assert!(rule(&"a".repeat(31)).contains("maximum is 30"));
+        assert!(ProjectName::parse(&"a".repeat(30)).is_ok());
     }
 
     #[test]

@@ -20,6 +20,8 @@ pub enum When {
     AnyIdp(&'static [Idp]),
     Database(Database),
     Feature(Feature),
+    /// Any of these conditions.
+    Any(&'static [When]),
 }
 
 impl When {
@@ -29,6 +31,7 @@ impl When {
             When::AnyIdp(idps) => idps.contains(&answers.idp),
             When::Database(db) => answers.database == db,
             When::Feature(feature) => answers.features.contains(feature),
+            When::Any(conditions) => conditions.iter().any(|when| when.holds(answers)),
         }
     }
 }
@@ -37,12 +40,17 @@ impl When {
 /// the template tree (with any `.jinja` suffix). The features that have not
 /// landed yet generate nothing.
 pub const CONDITIONAL: &[(&str, When)] = &[
-    // The local identity provider: a compose file that runs it, and the setup
-    // it imports at start. A generic OIDC provider is the user's own, so that
-    // variant gets neither (its README says what to configure instead).
+    // Local services for development: the identity provider (Keycloak or
+    // Authentik, with the setup it imports at start) and PostgreSQL. A generic
+    // OIDC provider is the user's own, so with SQLite that variant gets no
+    // compose file (its README says what to configure instead); with
+    // PostgreSQL it gets one that runs only the database.
     (
         "compose.yaml.jinja",
-        When::AnyIdp(&[Idp::Keycloak, Idp::Authentik]),
+        When::Any(&[
+            When::AnyIdp(&[Idp::Keycloak, Idp::Authentik]),
+            When::Database(Database::Postgres),
+        ]),
     ),
     ("deploy/keycloak/", When::Idp(Idp::Keycloak)),
     ("deploy/authentik/", When::Idp(Idp::Authentik)),
@@ -79,6 +87,27 @@ pub const CONDITIONAL: &[(&str, When)] = &[
         "tests/api/security/tls.rs.jinja",
         When::Feature(Feature::Tls),
     ),
+    // One migration directory per database, the same tables and columns in
+    // each (tests/migrations.rs checks it). The service embeds its own.
+    ("migrations/sqlite/", When::Database(Database::Sqlite)),
+    ("migrations/postgres/", When::Database(Database::Postgres)),
+    (
+        "migrations/sqlite/0002_create_audit_events.sql",
+        When::Feature(Feature::AuditLog),
+    ),
+    (
+        "migrations/postgres/0002_create_audit_events.sql",
+        When::Feature(Feature::AuditLog),
+    ),
+    // Field-level encryption of `notes` and its key rotation.
+    ("src/crypto/", When::Feature(Feature::Encryption)),
+    (
+        "tests/api/encryption.rs.jinja",
+        When::Feature(Feature::Encryption),
+    ),
+    // The tamper-evident audit log and `<binary> audit verify`.
+    ("src/audit/", When::Feature(Feature::AuditLog)),
+    ("tests/api/audit.rs.jinja", When::Feature(Feature::AuditLog)),
 ];
 
 /// The template suffix that marks a file to render.
@@ -164,6 +193,18 @@ mod tests {
         assert!(included(path, &answers("none", Idp::Keycloak), table));
         assert!(included(path, &answers("none", Idp::Authentik), table));
         assert!(!included(path, &answers("none", Idp::Oidc), table));
+    }
+
+    #[test]
+    fn an_any_entry_holds_when_one_of_its_conditions_does() {
+        let table = &[(
+            "compose.yaml.jinja",
+            When::Any(&[When::Idp(Idp::Keycloak), When::Feature(Feature::Encryption)]),
+        )];
+        let path = "compose.yaml.jinja";
+        assert!(included(path, &answers("none", Idp::Keycloak), table));
+        assert!(included(path, &answers("encryption", Idp::Oidc), table));
+        assert!(!included(path, &answers("cors", Idp::Oidc), table));
     }
 
     #[test]

@@ -312,6 +312,7 @@ mod tests {
             Reply::Default,
             Reply::Default,
             Reply::Default,
+            Reply::Default,
         ]);
         let answers = ask_missing(PartialAnswers::default(), Some(&name("my-api")), &mut asker)
             .unwrap()
@@ -321,18 +322,19 @@ mod tests {
             PartialAnswers::default().with_defaults(name("my-api"))
         );
         assert_eq!(
-            asker.transcript[..3],
+            asker.transcript[..4],
             [
                 "Project name",
                 "Identity provider",
+                "Database",
                 "Security features (space toggles, enter accepts)"
             ]
         );
         assert!(
-            asker.transcript[3]
+            asker.transcript[4]
                 .contains("features:  headers, rate-limit, cors, audit-log, encryption")
         );
-        assert_eq!(asker.transcript[4], "Create this project?");
+        assert_eq!(asker.transcript[5], "Create this project?");
     }
 
     #[test]
@@ -341,6 +343,7 @@ mod tests {
             Reply::Text("1st-api".into()),
             Reply::Text("first-api".into()),
             Reply::Select(2),
+            Reply::Select(1),
             Reply::MultiSelect(vec![0, 2]),
             Reply::Confirm(true),
         ]);
@@ -349,6 +352,7 @@ mod tests {
             .unwrap();
         assert_eq!(answers.name, name("first-api"));
         assert_eq!(answers.idp, Idp::Oidc);
+        assert_eq!(answers.database, Database::Postgres);
         assert_eq!(answers.features.to_string(), "headers, cors");
         assert!(
             asker.transcript[1]
@@ -363,6 +367,7 @@ mod tests {
         let given = PartialAnswers {
             name: Some(name("given")),
             idp: Some(Idp::Authentik),
+            database: Some(Database::Sqlite),
             ..Default::default()
         };
         let mut asker = ScriptedAsker::new([Reply::MultiSelect(vec![]), Reply::Confirm(true)]);
@@ -378,6 +383,7 @@ mod tests {
     #[test]
     fn declining_the_summary_creates_nothing() {
         let mut asker = ScriptedAsker::new([
+            Reply::Default,
             Reply::Default,
             Reply::Default,
             Reply::Default,

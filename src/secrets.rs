@@ -1,6 +1,7 @@
 //! Secrets generated for one project: the client secret and test-user
-//! passwords of the local identity provider, and the passwords its containers
-//! need.
+//! passwords of the local identity provider, the passwords its containers
+//! need, the local PostgreSQL's password and the data-encryption key of the
+//! local `.env`.
 //!
 //! They are random per project, so no two projects share a credential, and
 //! they are kept apart from [`crate::answers::Answers`] on purpose: answers are
@@ -13,6 +14,7 @@
 
 use std::collections::BTreeMap;
 
+use base64::Engine as _;
 use rand::CryptoRng;
 use rand::distr::{Alphanumeric, SampleString as _};
 use rand::rand_core::UnwrapErr;
@@ -37,7 +39,15 @@ pub struct Secrets {
     pub idp_secret_key: String,
     /// The password of the IdP's own database container.
     pub idp_database_password: String,
+    /// The password of the local PostgreSQL of compose.yaml (`--db postgres`).
+    pub database_password: String,
+    /// A 256-bit AES key, standard base64: the local `DATA_ENCRYPTION_KEYS`
+    /// (feature `encryption`). Never the placeholder of `.env.example`.
+    pub data_encryption_key: String,
 }
+
+/// Bytes of a data-encryption key: AES-256 takes exactly 256 bits.
+const DATA_KEY_BYTES: usize = 32;
 
 impl Secrets {
     /// Draws every secret from `rng`, one test-user password per role. The
@@ -52,12 +62,19 @@ impl Secrets {
             .iter()
             .map(|role| ((*role).to_owned(), draw()))
             .collect();
+        // Drawn last, so that adding them left the earlier secrets unchanged.
+        let database_password = draw();
+        let mut key = [0u8; DATA_KEY_BYTES];
+        rng.fill_bytes(&mut key);
+        let data_encryption_key = base64::engine::general_purpose::STANDARD.encode(key);
         Self {
             client_secret,
             user_passwords,
             idp_admin_password,
             idp_secret_key,
             idp_database_password,
+            database_password,
+            data_encryption_key,
         }
     }
 
@@ -79,6 +96,8 @@ impl Secrets {
             self.idp_admin_password.as_str(),
             self.idp_secret_key.as_str(),
             self.idp_database_password.as_str(),
+            self.database_password.as_str(),
+            self.data_encryption_key.as_str(),
         ];
         all.extend(self.user_passwords.values().map(String::as_str));
         all
@@ -120,8 +139,12 @@ mod tests {
     fn every_secret_is_distinct_long_and_alphanumeric() {
         let secrets = Secrets::from_os_rng(ROLES);
         let values = secrets.values();
-        assert_eq!(values.len(), 4 + ROLES.len());
-        for value in &values {
+        assert_eq!(values.len(), 6 + ROLES.len());
+        let key = base64::engine::general_purpose::STANDARD
+            .decode(&secrets.data_encryption_key)
+            .unwrap();
+        assert_eq!(key.len(), DATA_KEY_BYTES);
+        for value in values.iter().filter(|v| **v != secrets.data_encryption_key) {
             assert_eq!(value.len(), SECRET_LEN);
             assert!(value.chars().all(|c| c.is_ascii_alphanumeric()), "{value}");
         }

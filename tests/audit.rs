@@ -110,12 +110,15 @@ fn every_generated_project_audits_clean_at_the_lowest_threshold() {
                 let off = core.iter().filter(|f| !features.contains(**f)).count();
                 assert_eq!(feature_rules, off);
                 let local_idp = matches!(idp, Idp::Keycloak | Idp::Authentik);
-                assert_eq!(
-                    audit
-                        .suppressed
-                        .iter()
-                        .any(|s| s.finding.location.path.starts_with("deploy/")),
-                    local_idp,
+                // Only a local IdP's credentials in deploy/ may be accepted
+                // (whether the secret scan flags a given random value varies).
+                assert!(
+                    local_idp
+                        || !audit.suppressed.iter().any(|s| s
+                            .finding
+                            .location
+                            .path
+                            .starts_with("deploy/")),
                     "{idp:?}"
                 );
             }

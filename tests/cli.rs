@@ -276,15 +276,26 @@ fn dry_run_lists_the_files_with_sizes_and_writes_nothing() {
 }
 
 #[test]
-fn postgres_is_refused_until_its_template_exists() {
+fn postgres_generates_a_project_with_its_own_migrations_and_a_compose_file() {
     let sandbox = Sandbox::new();
     sandbox
         .nestflux()
-        .args(["new", "demo", "--db", "postgres", "--yes"])
+        .args(["new", "demo", "--db", "postgres", "--idp", "oidc", "--yes"])
         .assert()
-        .code(2)
-        .stderr(contains("PostgreSQL template is not available").and(contains("--db sqlite")));
-    assert!(sandbox.snapshot().is_empty());
+        .success();
+    let project = sandbox.join("demo");
+    assert!(
+        project
+            .join("migrations/postgres/0001_create_items.sql")
+            .is_file()
+    );
+    assert!(!project.join("migrations/sqlite").exists());
+    let toml = std::fs::read_to_string(project.join("nestflux.toml")).unwrap();
+    assert!(toml.contains("database = \"postgres\""), "{toml}");
+    // A generic OIDC provider is the user's own: compose runs only PostgreSQL.
+    let compose = std::fs::read_to_string(project.join("compose.yaml")).unwrap();
+    assert!(compose.contains("postgres:16"), "{compose}");
+    assert!(!compose.contains("keycloak") && !compose.contains("authentik"));
 }
 
 #[test]

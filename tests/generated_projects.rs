@@ -40,6 +40,10 @@ const VARIANTS: &[Variant] = &[
             "sqlite",
             "--features",
             ALL_FEATURES,
+            // The longest name allowed, sorting after every dependency: no
+            // generated line may depend on the name's length or rank (rustfmt).
+            "--name",
+            "zulu-shop-with-the-longest-nam",
         ],
         then: &[
             &["add", "role", "auditor", "--permissions", "items:read"],
@@ -54,17 +58,32 @@ const VARIANTS: &[Variant] = &[
     },
     Variant {
         name: "authentik-sqlite-none",
-        // A crate name that sorts after every dependency: imports of the
-        // crate must not depend on where its name sorts (rustfmt).
+        args: &["--idp", "authentik", "--db", "sqlite", "--features", "none"],
+        then: &[],
+    },
+    // PostgreSQL, against the server of TEST_DATABASE_URL: every feature with
+    // the IdP that has no compose file of its own, and none with another.
+    Variant {
+        name: "oidc-postgres-all",
+        args: &[
+            "--idp",
+            "oidc",
+            "--db",
+            "postgres",
+            "--features",
+            ALL_FEATURES,
+        ],
+        then: &[],
+    },
+    Variant {
+        name: "authentik-postgres-none",
         args: &[
             "--idp",
             "authentik",
             "--db",
-            "sqlite",
+            "postgres",
             "--features",
             "none",
-            "--name",
-            "zulu-shop",
         ],
         then: &[],
     },
@@ -122,6 +141,12 @@ fn tail(output: &Output, lines: usize) -> String {
     all[all.len().saturating_sub(lines)..].join("\n")
 }
 
+/// The server the PostgreSQL variants test against: ours, or the local one.
+fn test_database_url() -> String {
+    std::env::var("TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
+}
+
 /// Generates `variant` and runs every step; returns the failure, if any,
 /// naming the variant and the command and showing the end of its output.
 fn check(variant: &Variant, target_dir: &Path) -> Result<(), String> {
@@ -173,6 +198,8 @@ fn check(variant: &Variant, target_dir: &Path) -> Result<(), String> {
             // The generated project's own tests must not depend on our env.
             .env_remove("RUSTFLAGS")
             .env_remove("DATABASE_URL")
+            // The PostgreSQL variants' tests create and drop their databases here.
+            .env("TEST_DATABASE_URL", test_database_url())
             .output()
             .expect("run cargo");
         eprintln!(

@@ -165,6 +165,11 @@ fn start_service(binary: &Path, issuer: &str) -> Service {
         .env("AUTH_ISSUER_URL", issuer)
         .env("AUTH_AUDIENCE", AUDIENCE)
         .env("AUTH_ROLES_CLAIM", "roles")
+        // The default features include `encryption`, which needs a key.
+        .env(
+            "DATA_ENCRYPTION_KEYS",
+            "interop:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",
+        )
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
         .spawn()

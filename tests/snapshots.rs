@@ -47,6 +47,20 @@ const CASES: &[Case] = &[
         database: Database::Sqlite,
         features: "rate-limit,audit-log,encryption",
     },
+    Case {
+        id: "oidc-postgres-all",
+        name: "ledger",
+        idp: Idp::Oidc,
+        database: Database::Postgres,
+        features: "headers,rate-limit,cors,audit-log,encryption",
+    },
+    Case {
+        id: "authentik-postgres-none",
+        name: "inventory",
+        idp: Idp::Authentik,
+        database: Database::Postgres,
+        features: "none",
+    },
 ];
 
 fn answers(case: &Case) -> Answers {

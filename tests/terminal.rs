@@ -29,6 +29,9 @@ fn on_a_terminal_every_missing_answer_is_asked_and_the_summary_confirmed() {
     p.exp_string("Identity provider").unwrap();
     p.send(DOWN).unwrap(); // Keycloak → Authentik
     p.send_line("").unwrap();
+    p.exp_string("Database").unwrap();
+    p.send(DOWN).unwrap(); // SQLite → PostgreSQL
+    p.send_line("").unwrap();
     p.exp_string("Security features").unwrap();
     p.send(" ").unwrap(); // all on by default: toggle the first (headers) off
     p.send_line("").unwrap();
@@ -42,6 +45,7 @@ fn on_a_terminal_every_missing_answer_is_asked_and_the_summary_confirmed() {
     let toml = sandbox.read("my-api/nestflux.toml");
     assert!(toml.contains("name = \"my-api\""), "{toml}");
     assert!(toml.contains("idp = \"authentik\""), "{toml}");
+    assert!(toml.contains("database = \"postgres\""), "{toml}");
     assert!(
         toml.contains(r#"features = ["rate-limit", "cors", "audit-log", "encryption"]"#),
         "{toml}"
@@ -54,7 +58,16 @@ fn an_invalid_name_typed_at_the_prompt_is_refused_with_the_rule_until_fixed() {
     // Flags answer everything but the name, so only the name is asked.
     let mut p = spawn(
         &sandbox,
-        &["new", "dir", "--idp", "oidc", "--features", "none"],
+        &[
+            "new",
+            "dir",
+            "--idp",
+            "oidc",
+            "--db",
+            "sqlite",
+            "--features",
+            "none",
+        ],
     );
     p.exp_string("Project name").unwrap();
     // Clear the default ("dir") before typing.
@@ -85,6 +98,8 @@ fn declining_at_the_summary_writes_nothing() {
             "my-api",
             "--idp",
             "oidc",
+            "--db",
+            "sqlite",
             "--features",
             "none",
         ],

@@ -66,7 +66,7 @@ mod tests {
     use crate::config::AuthSettings;
 
     async fn state(keys: KeyStore, database_up: bool) -> AppState {
-        let pool = db::Pool::connect_lazy("sqlite::memory:").unwrap();
+        let pool = db::Pool::lazy_for_tests();
         if !database_up {
             pool.close().await;
         }

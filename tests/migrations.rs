@@ -1,0 +1,180 @@
+//! The generated migrations for SQLite and PostgreSQL stay equivalent: for
+//! every feature set, the same migration files, defining the same tables with
+//! the same columns, in the same order and with the same nullability. Types
+//! differ on purpose (`BLOB`/`UUID`, `TEXT`/`TIMESTAMPTZ`); sqlx maps both to
+//! the same Rust types, so the service's code is the same for both.
+
+use std::collections::BTreeMap;
+
+use nestflux::answers::{Answers, Database, Feature, FeatureSet, Idp, ProjectName};
+use nestflux::render::{DEFAULT_ROLES, FileSet, render};
+use nestflux::secrets::{Secrets, seeded_rng};
+
+/// A column: its name and whether it may be NULL.
+type Column = (String, bool);
+
+fn render_for(database: Database, features: FeatureSet) -> FileSet {
+    let answers = Answers {
+        name: ProjectName::parse("shop").unwrap(),
+        idp: Idp::Oidc,
+        database,
+        features,
+    };
+    render(
+        &answers,
+        &Secrets::generate(&mut seeded_rng(1), DEFAULT_ROLES),
+    )
+    .expect("render")
+}
+
+/// Migration file name (without the database's directory) to its SQL.
+fn migrations(files: &FileSet, database: Database) -> BTreeMap<String, String> {
+    let prefix = format!("migrations/{}/", database.key());
+    files
+        .iter()
+        .filter_map(|(path, bytes)| {
+            let name = path.strip_prefix(&prefix)?;
+            Some((name.to_owned(), String::from_utf8(bytes.clone()).unwrap()))
+        })
+        .collect()
+}
+
+/// The tables created by `sql`, each with its columns in order.
+fn tables(sql: &str) -> BTreeMap<String, Vec<Column>> {
+    let sql: String = sql
+        .lines()
+        .map(|line| line.split("--").next().unwrap_or_default())
+        .collect::<Vec<_>>()
+        .join("\n");
+    let mut tables = BTreeMap::new();
+    let mut rest = sql.as_str();
+    while let Some(start) = rest.find("CREATE TABLE ") {
+        rest = &rest[start + "CREATE TABLE ".len()..];
+        let open = rest.find('(').expect("a column list");
+        let name = rest[..open].trim().to_owned();
+        // The column list ends at the parenthesis that closes the first one.
+        let mut depth = 0;
+        let mut definitions = vec![String::new()];
+        let mut end = open;
+        for (i, c) in rest[open..].char_indices() {
+            match c {
+                '(' => depth += 1,
+                ')' => depth -= 1,
+                ',' if depth == 1 => {
+                    definitions.push(String::new());
+                    continue;
+                }
+                _ => {}
+            }
+            if depth == 0 {
+                end = open + i;
+                break;
+            }
+            if !(depth == 1 && c == '(') {
+                definitions.last_mut().unwrap().push(c);
+            }
+        }
+        let columns = definitions
+            .iter()
+            .map(|d| d.split_whitespace().collect::<Vec<_>>().join(" "))
+            .filter(|d| {
+                let upper = d.to_ascii_uppercase();
+                ![
+                    "CHECK",
+                    "PRIMARY KEY",
+                    "UNIQUE",
+                    "FOREIGN KEY",
+                    "CONSTRAINT",
+                ]
+                .iter()
+                .any(|keyword| upper.starts_with(keyword))
+            })
+            .map(|d| {
+                let upper = d.to_ascii_uppercase();
+                let name = d.split(' ').next().unwrap().to_ascii_lowercase();
+                let nullable = !(upper.contains("NOT NULL") || upper.contains("PRIMARY KEY"));
+                (name, nullable)
+            })
+            .collect();
+        tables.insert(name, columns);
+        rest = &rest[end..];
+    }
+    tables
+}
+
+fn every_feature_set() -> impl Iterator<Item = FeatureSet> {
+    (0..1u32 << Feature::ALL.len()).map(|bits| {
+        Feature::ALL
+            .into_iter()
+            .enumerate()
+            .filter(|(i, _)| bits & (1 << i) != 0)
+            .map(|(_, f)| f)
+            .collect()
+    })
+}
+
+#[test]
+fn sqlite_and_postgres_migrations_define_the_same_tables_and_columns() {
+    for features in every_feature_set() {
+        let sqlite = migrations(
+            &render_for(Database::Sqlite, features.clone()),
+            Database::Sqlite,
+        );
+        let postgres = migrations(
+            &render_for(Database::Postgres, features.clone()),
+            Database::Postgres,
+        );
+        assert_eq!(
+            sqlite.keys().collect::<Vec<_>>(),
+            postgres.keys().collect::<Vec<_>>(),
+            "migration files with features {features}"
+        );
+        for (file, sql) in &sqlite {
+            let (sqlite_tables, postgres_tables) = (tables(sql), tables(&postgres[file]));
+            assert!(!sqlite_tables.is_empty(), "{file} creates no table");
+            assert_eq!(
+                sqlite_tables, postgres_tables,
+                "{file} with features {features}"
+            );
+        }
+    }
+}
+
+#[test]
+fn the_migrations_follow_the_features() {
+    let all = migrations(
+        &render_for(Database::Postgres, FeatureSet::all()),
+        Database::Postgres,
+    );
+    let items = &tables(&all["0001_create_items.sql"])["items"];
+    assert!(
+        items.contains(&("notes_key_id".to_owned(), true)),
+        "{items:?}"
+    );
+    assert!(tables(&all["0002_create_audit_events.sql"]).contains_key("audit_events"));
+
+    let none = migrations(
+        &render_for(Database::Sqlite, FeatureSet::none()),
+        Database::Sqlite,
+    );
+    assert_eq!(none.keys().collect::<Vec<_>>(), ["0001_create_items.sql"]);
+    let items = &tables(&none["0001_create_items.sql"])["items"];
+    let names: Vec<_> = items.iter().map(|(name, _)| name.as_str()).collect();
+    assert_eq!(
+        names,
+        ["id", "name", "notes", "owner", "created_at", "updated_at"]
+    );
+}
+
+#[test]
+fn the_parser_reads_columns_nullability_and_skips_constraints() {
+    let sql = "-- a comment, (with parentheses)\nCREATE TABLE t (\n  a BLOB PRIMARY KEY NOT NULL,\n  b TEXT, -- note\n  c NUMERIC(10, 2) NOT NULL,\n  CHECK ((b IS NULL) = (c IS NULL))\n) STRICT;\nCREATE INDEX i ON t (a);";
+    assert_eq!(
+        tables(sql)["t"],
+        [
+            ("a".to_owned(), false),
+            ("b".to_owned(), true),
+            ("c".to_owned(), false)
+        ]
+    );
+}
