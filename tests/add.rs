@@ -447,21 +447,24 @@ fn a_new_role_reaches_the_keycloak_realm_with_a_test_user_and_the_audit_stays_cl
         .success();
 }
 
+/// `add role auditor` on the project `generated` made.
+const ADD_AUDITOR: [&str; 7] = [
+    "add",
+    "role",
+    "auditor",
+    "--permissions",
+    "items:read",
+    "--project",
+    "shop",
+];
+
 #[test]
 fn a_new_role_reaches_the_authentik_blueprint_keeping_its_comments() {
     let sandbox = generated("authentik");
     let before = sandbox.read("shop/deploy/authentik/blueprint.yaml");
     sandbox
         .nestflux()
-        .args([
-            "add",
-            "role",
-            "auditor",
-            "--permissions",
-            "items:read",
-            "--project",
-            "shop",
-        ])
+        .args(ADD_AUDITOR)
         .assert()
         .success();
     let after = sandbox.read("shop/deploy/authentik/blueprint.yaml");
@@ -480,15 +483,7 @@ fn a_new_role_reaches_the_authentik_blueprint_keeping_its_comments() {
     let once = sandbox.snapshot();
     sandbox
         .nestflux()
-        .args([
-            "add",
-            "role",
-            "auditor",
-            "--permissions",
-            "items:read",
-            "--project",
-            "shop",
-        ])
+        .args(ADD_AUDITOR)
         .assert()
         .success()
         .stderr(contains("Unchanged"));
