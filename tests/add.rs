@@ -462,11 +462,7 @@ const ADD_AUDITOR: [&str; 7] = [
 fn a_new_role_reaches_the_authentik_blueprint_keeping_its_comments() {
     let sandbox = generated("authentik");
     let before = sandbox.read("shop/deploy/authentik/blueprint.yaml");
-    sandbox
-        .nestflux()
-        .args(ADD_AUDITOR)
-        .assert()
-        .success();
+    sandbox.nestflux().args(ADD_AUDITOR).assert().success();
     let after = sandbox.read("shop/deploy/authentik/blueprint.yaml");
     assert_only_added(&before, &after);
     assert!(
