@@ -54,14 +54,7 @@ pub fn role(args: AddRoleArgs, ui: &Ui) -> anyhow::Result<()> {
         if spec.matches(existing) {
             // The policy has it; make sure the IdP setup does too (it may
             // have been edited by hand since).
-            let repairs = idp_files::add_role(
-                &project,
-                &NewRole {
-                    name: &args.name,
-                    description: existing.description.as_deref(),
-                    password: &Secrets::random_password(),
-                },
-            )?;
+            let repairs = idp_role_changes(&project, &args.name, existing.description.as_deref())?;
             if repairs.is_empty() {
                 ui.status(
                     "Unchanged",
@@ -106,16 +99,7 @@ pub fn role(args: AddRoleArgs, ui: &Ui) -> anyhow::Result<()> {
     let mut editor = PolicyEditor::new(&text).map_err(|e| malformed(&e.render(&text)))?;
     editor.put_role(&spec);
     let mut changes = vec![rbac_change(&project, text, editor.finish())?];
-    // The identity provider's setup learns the role too, with a test user.
-    let password = Secrets::random_password();
-    let idp_changes = idp_files::add_role(
-        &project,
-        &NewRole {
-            name: &args.name,
-            description: args.description.as_deref(),
-            password: &password,
-        },
-    )?;
+    let idp_changes = idp_role_changes(&project, &args.name, args.description.as_deref())?;
     let idp_files: Vec<String> = idp_changes
         .iter()
         .map(|c| c.display.display().to_string())
@@ -191,6 +175,23 @@ pub fn permission(args: AddPermissionArgs, ui: &Ui) -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+/// The changes that give the identity provider's setup the role too, with a
+/// test user whose password is drawn at random.
+fn idp_role_changes(
+    project: &Project,
+    name: &str,
+    description: Option<&str>,
+) -> anyhow::Result<Vec<FileChange>> {
+    idp_files::add_role(
+        project,
+        &NewRole {
+            name,
+            description,
+            password: &Secrets::random_password(),
+        },
+    )
 }
 
 fn open(project: Option<&Path>) -> anyhow::Result<Project> {
