@@ -148,11 +148,13 @@ pub enum Feature {
     Redis,
     /// HTTPS served by the service itself with rustls, certificate reloaded live
     Tls,
+    /// Browser sign-in through the IdP: server-side sessions, refresh, CSRF (needs encryption)
+    Session,
 }
 
 impl Feature {
     /// Every feature, in the order they are shown and written.
-    pub const ALL: [Feature; 7] = [
+    pub const ALL: [Feature; 8] = [
         Feature::Headers,
         Feature::RateLimit,
         Feature::Cors,
@@ -160,6 +162,7 @@ impl Feature {
         Feature::Encryption,
         Feature::Redis,
         Feature::Tls,
+        Feature::Session,
     ];
 
     /// The stable key used in flags, `nestflux.toml`, prompts and the audit.
@@ -172,6 +175,7 @@ impl Feature {
             Feature::Encryption => "encryption",
             Feature::Redis => "redis",
             Feature::Tls => "tls",
+            Feature::Session => "session",
         }
     }
 
@@ -184,23 +188,28 @@ impl Feature {
             Feature::Encryption => "encryption at rest",
             Feature::Redis => "rate limits shared through Redis",
             Feature::Tls => "HTTPS served directly (rustls)",
+            Feature::Session => "browser sessions (login through the IdP, BFF)",
         }
     }
 
     /// Whether a new project gets this feature when nothing says otherwise.
     ///
     /// `redis` and `tls` are deployment choices (several replicas; no
-    /// TLS-terminating proxy in front), not defences a service lacks without
-    /// them, so they are off unless asked for.
+    /// TLS-terminating proxy in front), and `session` serves browser front
+    /// ends (an API for other services has no use for it): not defences a
+    /// service lacks without them, so they are off unless asked for.
     pub fn on_by_default(self) -> bool {
-        !matches!(self, Feature::Redis | Feature::Tls)
+        !matches!(self, Feature::Redis | Feature::Tls | Feature::Session)
     }
 
     /// The feature this one builds on, if any: `redis` shares the rate
-    /// limiter's state, so it needs `rate-limit`.
+    /// limiter's state, so it needs `rate-limit`; `session` stores the
+    /// identity provider's tokens encrypted with the data-encryption keys, so
+    /// it needs `encryption`.
     pub fn requires(self) -> Option<Feature> {
         match self {
             Feature::Redis => Some(Feature::RateLimit),
+            Feature::Session => Some(Feature::Encryption),
             _ => None,
         }
     }

@@ -108,6 +108,23 @@ pub const CONDITIONAL: &[(&str, When)] = &[
     // The tamper-evident audit log and `<binary> audit verify`.
     ("src/audit/", When::Feature(Feature::AuditLog)),
     ("tests/api/audit.rs.jinja", When::Feature(Feature::AuditLog)),
+    // Browser sessions: the login flow, the session store, its table.
+    ("src/session/", When::Feature(Feature::Session)),
+    ("src/config/session.rs.jinja", When::Feature(Feature::Session)),
+    ("src/repo/sessions.rs", When::Feature(Feature::Session)),
+    ("src/routes/session.rs", When::Feature(Feature::Session)),
+    (
+        "migrations/sqlite/0003_create_sessions.sql",
+        When::Feature(Feature::Session),
+    ),
+    (
+        "migrations/postgres/0003_create_sessions.sql",
+        When::Feature(Feature::Session),
+    ),
+    (
+        "tests/api/session.rs.jinja",
+        When::Feature(Feature::Session),
+    ),
 ];
 
 /// The template suffix that marks a file to render.

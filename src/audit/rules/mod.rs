@@ -92,7 +92,7 @@ pub fn feature_off(feature: Feature) -> Option<&'static Rule> {
         Feature::Cors => Some(&nf003_cors_off::RULE),
         Feature::AuditLog => Some(&nf004_audit_log_off::RULE),
         Feature::Encryption => Some(&nf005_encryption_off::RULE),
-        Feature::Redis | Feature::Tls => None,
+        Feature::Redis | Feature::Tls | Feature::Session => None,
     }
 }
 

@@ -190,6 +190,20 @@ pub enum KeysError {
 struct Discovery {
     issuer: String,
     jwks_uri: String,
+    #[serde(flatten)]
+    endpoints: Endpoints,
+}
+
+/// The provider's OAuth endpoints, from its discovery document, for code
+/// that does more than check tokens (a browser login, a logout).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct Endpoints {
+    pub authorization_endpoint: Option<String>,
+    pub token_endpoint: Option<String>,
+    /// RFC 7009 token revocation.
+    pub revocation_endpoint: Option<String>,
+    /// OpenID Connect RP-initiated logout.
+    pub end_session_endpoint: Option<String>,
 }
 
 /// The result of looking a key up for a token.
@@ -210,6 +224,8 @@ pub struct KeyStore {
     cooldown: Duration,
     http: reqwest::Client,
     keys: RwLock<Arc<KeySet>>,
+    /// From the last discovery document read.
+    endpoints: RwLock<Option<Arc<Endpoints>>>,
     loaded: AtomicBool,
     /// Completed fetch attempts, so that a request that queued for a refresh can
     /// see that another request has just done one.
@@ -249,6 +265,7 @@ impl KeyStore {
             cooldown: settings.jwks_refresh_cooldown,
             http,
             keys: RwLock::new(Arc::new(KeySet::default())),
+            endpoints: RwLock::new(None),
             loaded: AtomicBool::new(false),
             attempts: AtomicU64::new(0),
             refresh: tokio::sync::Mutex::new(RefreshState {
@@ -260,6 +277,20 @@ impl KeyStore {
 
     pub fn discovery_url(&self) -> &str {
         &self.discovery_url
+    }
+
+    /// The HTTP client that talks to the provider: timeouts, no redirects,
+    /// https only in production.
+    pub fn http(&self) -> &reqwest::Client {
+        &self.http
+    }
+
+    /// The provider's endpoints, once its discovery document has been read.
+    pub fn endpoints(&self) -> Option<Arc<Endpoints>> {
+        self.endpoints
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
     }
 
     /// Whether a key set has been loaded since start (what readiness reports).
@@ -382,6 +413,11 @@ impl KeyStore {
                 if self.require_https && !discovery.jwks_uri.starts_with("https://") {
                     return Err(KeysError::InsecureJwksUri(discovery.jwks_uri));
                 }
+                *self
+                    .endpoints
+                    .write()
+                    .unwrap_or_else(|poisoned| poisoned.into_inner()) =
+                    Some(Arc::new(discovery.endpoints));
                 state.jwks_uri = Some(discovery.jwks_uri.clone());
                 discovery.jwks_uri
             }

@@ -15,6 +15,10 @@
 //!    (a string `exp` is a malformed token), `iat` not in the future, `iss` a
 //!    single string, `sub` a non-empty string.
 //!
+//! ID tokens and back-channel logout tokens (browser logins) go through the
+//! same checks, with their own audience (the client), `typ` values and
+//! required claims: [`Verifier::verify_id_token`], [`Verifier::verify_logout_token`].
+//!
 //! Verified tokens are cached until their `exp`, keyed by the SHA-256 of the
 //! token (the token itself is never kept), so a client sending the same token
 //! again does not pay for the signature check. The cache is bounded in bytes.
@@ -30,7 +34,7 @@ use moka::sync::Cache;
 use serde_json::{Map, Value};
 
 use super::Principal;
-use super::keys::{KeyStore, Lookup};
+use super::keys::{KeyStore, Lookup, SigningKey};
 use super::roles::{RoleMapping, strings};
 use crate::config::AuthSettings;
 
@@ -101,6 +105,11 @@ impl Verifier {
         &self.keys
     }
 
+    /// The issuer tokens must come from (`AUTH_ISSUER_URL`).
+    pub fn issuer(&self) -> &str {
+        &self.issuer
+    }
+
     /// The principal of a valid `token`, from the cache when it was verified
     /// before and is still valid.
     pub async fn verify(&self, token: &str) -> Result<Principal, Rejection> {
@@ -123,6 +132,91 @@ impl Verifier {
     }
 
     async fn verify_uncached(&self, token: &str) -> Result<Verified, Rejection> {
+        let checked = self.check(token, &ACCESS_TOKEN, &self.audience).await?;
+        let claims = checked.claims;
+        let exp = numeric_date(&claims, "exp")?.ok_or_else(|| invalid("no `exp`"))?;
+        let subject = subject(&claims)?;
+        let principal = Principal {
+            subject,
+            roles: self.roles.roles(&claims),
+            scopes: scopes(&claims),
+            claims: Arc::new(claims),
+            // Granted by the RBAC policy in `auth::authenticate`.
+            permissions: Default::default(),
+        };
+        Ok(Verified {
+            principal,
+            kid: checked.key.kid.clone(),
+            exp,
+            weight: u32::try_from(token.len()).unwrap_or(u32::MAX),
+        })
+    }
+
+    /// The claims of a valid OpenID Connect ID token (OIDC Core §3.1.3.7) for
+    /// the client `client_id`, issued for the login that sent `nonce`.
+    pub async fn verify_id_token(
+        &self,
+        token: &str,
+        client_id: &str,
+        nonce: &str,
+    ) -> Result<Map<String, Value>, Rejection> {
+        let claims = self.check(token, &ID_TOKEN, client_id).await?.claims;
+        subject(&claims)?;
+        // Byte comparison is fine: the nonce is not a secret once the login
+        // has come back, it only ties this token to that login.
+        if claims.get("nonce").and_then(Value::as_str) != Some(nonce) {
+            return Err(invalid("the ID token's `nonce` is not the login's"));
+        }
+        // With several audiences, the token must have been issued to us.
+        if claims
+            .get("aud")
+            .and_then(Value::as_array)
+            .is_some_and(|aud| aud.len() > 1)
+            && claims.get("azp").and_then(Value::as_str) != Some(client_id)
+        {
+            return Err(invalid(
+                "the ID token has several audiences and another `azp`",
+            ));
+        }
+        Ok(claims)
+    }
+
+    /// The claims of a valid back-channel logout token (OpenID Connect
+    /// Back-Channel Logout 1.0 §2.6) for the client `client_id`: signed by the
+    /// provider, with the logout event, a `sid` or a `sub`, and no `nonce` (so
+    /// that an ID token cannot be passed off as one).
+    pub async fn verify_logout_token(
+        &self,
+        token: &str,
+        client_id: &str,
+    ) -> Result<Map<String, Value>, Rejection> {
+        const EVENT: &str = "http://schemas.openid.net/event/backchannel-logout";
+        let claims = self.check(token, &LOGOUT_TOKEN, client_id).await?.claims;
+        if !claims
+            .get("events")
+            .and_then(|events| events.get(EVENT))
+            .is_some_and(Value::is_object)
+        {
+            return Err(invalid("no back-channel logout event in `events`"));
+        }
+        if claims.contains_key("nonce") {
+            return Err(invalid("a logout token must not have a `nonce`"));
+        }
+        let named = |claim: &str| {
+            claims
+                .get(claim)
+                .and_then(Value::as_str)
+                .is_some_and(|value| !value.is_empty())
+        };
+        if !named("sid") && !named("sub") {
+            return Err(invalid("a logout token names neither `sid` nor `sub`"));
+        }
+        Ok(claims)
+    }
+
+    /// Every check a signed token of the provider goes through, whatever its
+    /// kind: header, key, signature, issuer, audience, dates.
+    async fn check(&self, token: &str, kind: &Kind, audience: &str) -> Result<Checked, Rejection> {
         if token.split('.').count() != 3 || token.split('.').any(str::is_empty) {
             return Err(invalid("not a signed JWT (three dot-separated parts)"));
         }
@@ -135,11 +229,13 @@ impl Verifier {
                 "the header has `crit` extensions, none of which we understand",
             ));
         }
-        if let Some(typ) = &header.typ {
-            let typ = typ.to_ascii_lowercase();
-            if !matches!(typ.as_str(), "at+jwt" | "application/at+jwt" | "jwt") {
-                return Err(invalid("the header `typ` is neither `at+jwt` nor `JWT`"));
-            }
+        if let Some(typ) = &header.typ
+            && !kind.types.contains(&typ.to_ascii_lowercase().as_str())
+        {
+            return Err(invalid(format!(
+                "the header `typ` is not one of {:?}",
+                kind.types
+            )));
         }
 
         let key = match self.keys.key(header.kid.as_deref()).await {
@@ -160,13 +256,13 @@ impl Verifier {
         validation.leeway = self.leeway.as_secs();
         validation.validate_nbf = true;
         validation.set_issuer(&[&self.issuer]);
-        validation.set_audience(&[&self.audience]);
-        validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+        validation.set_audience(&[audience]);
+        validation.set_required_spec_claims(kind.required);
         let claims = decode::<Map<String, Value>>(token, &key.key, &validation)
             .map_err(|error| invalid(describe(error.kind())))?
             .claims;
 
-        let exp = numeric_date(&claims, "exp")?.ok_or_else(|| invalid("no `exp`"))?;
+        numeric_date(&claims, "exp")?;
         numeric_date(&claims, "nbf")?;
         if let Some(iat) = numeric_date(&claims, "iat")?
             && iat > unix_now() + self.leeway.as_secs()
@@ -176,25 +272,46 @@ impl Verifier {
         if claims.get("iss").and_then(Value::as_str) != Some(self.issuer.as_str()) {
             return Err(invalid("`iss` is not exactly the issuer"));
         }
-        let subject = match claims.get("sub") {
-            Some(Value::String(sub)) if !sub.is_empty() => sub.clone(),
-            _ => return Err(invalid("`sub` is missing or not a non-empty string")),
-        };
+        Ok(Checked { claims, key })
+    }
+}
 
-        let principal = Principal {
-            subject,
-            roles: self.roles.roles(&claims),
-            scopes: scopes(&claims),
-            claims: Arc::new(claims),
-            // Granted by the RBAC policy in `auth::authenticate`.
-            permissions: Default::default(),
-        };
-        Ok(Verified {
-            principal,
-            kid: key.kid.clone(),
-            exp,
-            weight: u32::try_from(token.len()).unwrap_or(u32::MAX),
-        })
+/// What distinguishes one kind of token: the `typ` values its header may
+/// carry (lowercase) and the claims it must have.
+struct Kind {
+    types: &'static [&'static str],
+    required: &'static [&'static str],
+}
+
+/// RFC 9068 access tokens; many providers still say `JWT`.
+const ACCESS_TOKEN: Kind = Kind {
+    types: &["at+jwt", "application/at+jwt", "jwt"],
+    required: &["exp", "iss", "aud", "sub"],
+};
+
+const ID_TOKEN: Kind = Kind {
+    types: &["jwt"],
+    required: &["exp", "iss", "aud", "sub", "iat"],
+};
+
+/// `exp` is checked when present: providers written to earlier drafts of
+/// the specification leave it out.
+const LOGOUT_TOKEN: Kind = Kind {
+    types: &["logout+jwt", "application/logout+jwt", "jwt"],
+    required: &["iss", "aud", "iat"],
+};
+
+/// A token whose signature and common claims are valid.
+struct Checked {
+    claims: Map<String, Value>,
+    key: Arc<SigningKey>,
+}
+
+/// `sub`, which must be a non-empty string.
+fn subject(claims: &Map<String, Value>) -> Result<String, Rejection> {
+    match claims.get("sub") {
+        Some(Value::String(sub)) if !sub.is_empty() => Ok(sub.clone()),
+        _ => Err(invalid("`sub` is missing or not a non-empty string")),
     }
 }
 
