@@ -110,7 +110,10 @@ pub const CONDITIONAL: &[(&str, When)] = &[
     ("tests/api/audit.rs.jinja", When::Feature(Feature::AuditLog)),
     // Browser sessions: the login flow, the session store, its table.
     ("src/session/", When::Feature(Feature::Session)),
-    ("src/config/session.rs.jinja", When::Feature(Feature::Session)),
+    (
+        "src/config/session.rs.jinja",
+        When::Feature(Feature::Session),
+    ),
     ("src/repo/sessions.rs", When::Feature(Feature::Session)),
     ("src/routes/session.rs", When::Feature(Feature::Session)),
     (

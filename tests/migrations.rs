@@ -152,6 +152,12 @@ fn the_migrations_follow_the_features() {
         "{items:?}"
     );
     assert!(tables(&all["0002_create_audit_events.sql"]).contains_key("audit_events"));
+    let sessions = &tables(&all["0003_create_sessions.sql"])["sessions"];
+    assert!(
+        sessions.contains(&("refresh_token".to_owned(), true))
+            && sessions.contains(&("id_hash".to_owned(), false)),
+        "{sessions:?}"
+    );
 
     let none = migrations(
         &render_for(Database::Sqlite, FeatureSet::none()),

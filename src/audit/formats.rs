@@ -82,6 +82,9 @@ pub mod env {
     pub const RATE_PER_SECOND: &str = "RATE_LIMIT_PER_SECOND";
     pub const RATE_BURST: &str = "RATE_LIMIT_BURST";
     pub const ENCRYPTION_KEYS: &str = "DATA_ENCRYPTION_KEYS";
+    /// The browser sessions (feature `session`).
+    pub const COOKIE_SECURE: &str = "COOKIE_SECURE";
+    pub const PUBLIC_BASE_URL: &str = "PUBLIC_BASE_URL";
 }
 
 /// Files by role in the project.

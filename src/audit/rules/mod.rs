@@ -34,6 +34,7 @@ pub mod nf026_rbac_idp_role_drift;
 pub mod nf027_unguarded_route;
 pub mod nf028_suppression_without_reason;
 pub mod nf029_suppression_expired;
+pub mod nf030_insecure_session_cookie;
 
 /// Every rule, in id order.
 pub static ALL: &[&Rule] = &[
@@ -66,6 +67,7 @@ pub static ALL: &[&Rule] = &[
     &nf027_unguarded_route::RULE,
     &nf028_suppression_without_reason::RULE,
     &nf029_suppression_expired::RULE,
+    &nf030_insecure_session_cookie::RULE,
 ];
 
 /// The rule with `id` (case-insensitive: `nf006` works too).
@@ -73,7 +75,7 @@ pub fn by_id(id: &str) -> Option<&'static Rule> {
     ALL.iter().copied().find(|r| r.id.eq_ignore_ascii_case(id))
 }
 
-/// `NF001…NF029`, for messages.
+/// `NF001…NF030`, for messages.
 pub fn id_range() -> String {
     format!(
         "{}…{}",
