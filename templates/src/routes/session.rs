@@ -23,7 +23,7 @@ use serde_json::json;
 use super::access::{Routes, public};
 use crate::error::{ApiError, ErrorChain};
 use crate::extract::Query;
-use crate::repo::sessions::{self, Session};
+use crate::repo::sessions::{self as store, Session};
 use crate::session::cookies::{self, PendingLogin};
 use crate::session::oidc::OidcError;
 use crate::session::{self as session_events, EventType, Outcome, RequestMeta};
@@ -245,9 +245,15 @@ async fn complete_login(
         last_seen_at: now,
         expires_at: now + settings.absolute_timeout,
     };
-    sessions::insert(&state.db, &session)
+    store::insert(&state.db, &session)
         .await
         .map_err(|error| Unavailable(ErrorChain(&error).to_string()))?;
+    // A browser that signs in again leaves its previous session behind: end it.
+    if let Some(previous) = sessions.session_id(headers) {
+        store::delete(&state.db, &cookies::hash(previous))
+            .await
+            .map_err(|error| Unavailable(ErrorChain(&error).to_string()))?;
+    }
     session_events::record(
         state,
         meta,
@@ -280,7 +286,7 @@ async fn logout(State(state): State<AppState>, request: Request) -> Result<Respo
     let cookies = sessions.cookies();
     let meta = RequestMeta::from_request(&request);
     let stored = match sessions.session_id(request.headers()) {
-        Some(id) => sessions::find(&state.db, &cookies::hash(id)).await?,
+        Some(id) => store::find(&state.db, &cookies::hash(id)).await?,
         None => None,
     };
     let mut end_session_url = None;
@@ -305,7 +311,7 @@ async fn logout(State(state): State<AppState>, request: Request) -> Result<Respo
                 "logging out needs the X-CSRF-Token header and must come from this site".to_owned(),
             ));
         }
-        sessions::delete(&state.db, &session.id_hash).await?;
+        store::delete(&state.db, &session.id_hash).await?;
         if let Some(endpoints) = state.verifier.keys().endpoints() {
             if let Some(refresh_token) = &session.refresh_token
                 && let Err(error) = sessions.oidc().revoke(&endpoints, refresh_token).await
@@ -362,9 +368,9 @@ async fn backchannel_logout(State(state): State<AppState>, request: Request) -> 
     };
     let (sid, sub) = (text(&claims, "sid"), text(&claims, "sub"));
     let ended = match sid {
-        Some(sid) => sessions::delete_by_idp_session(&state.db, sid, sub).await,
+        Some(sid) => store::delete_by_idp_session(&state.db, sid, sub).await,
         // verify_logout_token guarantees a `sub` when there is no `sid`.
-        None => sessions::delete_by_subject(&state.db, sub.unwrap_or_default()).await,
+        None => store::delete_by_subject(&state.db, sub.unwrap_or_default()).await,
     };
     match ended {
         Ok(count) => {
