@@ -14,16 +14,17 @@ use std::pin::Pin;
 use std::time::Duration;
 
 use axum::http::Response as HttpResponse;
+use axum::http::header::CONTENT_TYPE;
 use oauth2::basic::{
     BasicErrorResponse, BasicErrorResponseType, BasicRevocationErrorResponse,
     BasicTokenIntrospectionResponse, BasicTokenType,
 };
+use oauth2::url::form_urlencoded;
 use oauth2::{
     AsyncHttpClient, AuthUrl, AuthorizationCode, Client, ClientId, ClientSecret, CsrfToken,
-    EndpointMaybeSet, EndpointNotSet, EndpointSet, ExtraTokenFields, HttpRequest,
-    PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, RefreshToken, RequestTokenError,
-    RevocationUrl, Scope, StandardRevocableToken, StandardTokenResponse, TokenResponse as _,
-    TokenUrl,
+    EndpointNotSet, EndpointSet, ExtraTokenFields, HttpRequest, PkceCodeChallenge,
+    PkceCodeVerifier, RedirectUrl, RefreshToken, RequestTokenError, Scope, StandardRevocableToken,
+    StandardTokenResponse, TokenResponse as _, TokenUrl,
 };
 use secrecy::ExposeSecret as _;
 use serde::{Deserialize, Serialize};
@@ -54,8 +55,7 @@ impl ExtraTokenFields for IdTokenField {}
 
 type TokenResponse = StandardTokenResponse<IdTokenField, BasicTokenType>;
 
-/// An `oauth2` client with an authorization and a token endpoint, and a
-/// revocation endpoint when the provider has one.
+/// An `oauth2` client with an authorization and a token endpoint.
 type OAuthClient = Client<
     BasicErrorResponse,
     TokenResponse,
@@ -65,7 +65,7 @@ type OAuthClient = Client<
     EndpointSet,
     EndpointNotSet,
     EndpointNotSet,
-    EndpointMaybeSet,
+    EndpointNotSet,
     EndpointSet,
 >;
 
@@ -216,17 +216,10 @@ impl Oidc {
             .token_endpoint
             .clone()
             .ok_or_else(|| missing("token_endpoint"))?;
-        let revocation_url = endpoints
-            .revocation_endpoint
-            .clone()
-            .map(RevocationUrl::new)
-            .transpose()
-            .map_err(bad("revocation_endpoint"))?;
         Ok(Client::new(ClientId::new(self.client_id.clone()))
             .set_client_secret(ClientSecret::new(self.client_secret.clone()))
             .set_auth_uri(AuthUrl::new(auth_url).map_err(bad("authorization_endpoint"))?)
             .set_token_uri(TokenUrl::new(token_url).map_err(bad("token_endpoint"))?)
-            .set_revocation_url_option(revocation_url)
             .set_redirect_uri(
                 RedirectUrl::new(self.redirect_uri.clone()).map_err(bad("PUBLIC_BASE_URL"))?,
             ))
@@ -242,6 +235,12 @@ impl Oidc {
             .add_scopes(self.scopes.iter().cloned().map(Scope::new))
             .add_extra_param("nonce", nonce.secret())
             .set_pkce_challenge(challenge);
+        // OIDC Core §11: a request for `offline_access` (a refresh token) must
+        // ask for consent, or providers that follow it (oidc-provider) drop
+        // the scope and issue no refresh token.
+        if self.scopes.iter().any(|scope| scope == "offline_access") {
+            request = request.add_extra_param("prompt", "consent");
+        }
         if let Some(resource) = &self.resource {
             request = request.add_extra_param("resource", resource);
         }
@@ -288,30 +287,59 @@ impl Oidc {
 
     /// Revokes a refresh token (RFC 7009), when the provider has a
     /// revocation endpoint; returns whether it had one.
+    ///
+    /// Sent directly rather than through `oauth2`, which refuses revocation
+    /// endpoints on plain `http://` even on a developer's machine (in
+    /// production the HTTP client itself accepts https only).
     pub async fn revoke(
         &self,
         endpoints: &Endpoints,
         refresh_token: &str,
     ) -> Result<bool, OidcError> {
-        if endpoints.revocation_endpoint.is_none() {
+        let Some(url) = &endpoints.revocation_endpoint else {
             return Ok(false);
-        }
-        let client = self.client(endpoints)?;
-        let token =
-            StandardRevocableToken::RefreshToken(RefreshToken::new(refresh_token.to_owned()));
-        let request = client
-            .revoke_token(token)
-            .map_err(|error| OidcError::Configuration(error.to_string()))?;
-        boxed(request.request_async(&self.http))
+        };
+        let body = form_urlencoded::Serializer::new(String::new())
+            .append_pair("token", refresh_token)
+            .append_pair("token_type_hint", "refresh_token")
+            .finish();
+        // RFC 6749 §2.3.1: the client id and secret are form-encoded first.
+        let encode =
+            |value: &str| form_urlencoded::byte_serialize(value.as_bytes()).collect::<String>();
+        let response = self
+            .http
+            .0
+            .post(url)
+            .basic_auth(encode(&self.client_id), Some(encode(&self.client_secret)))
+            .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
             .await
-            .map_err(|error| match error {
-                RequestTokenError::ServerResponse(response) => OidcError::Refused {
-                    error: response.error().to_string(),
-                    description: response.error_description().cloned(),
-                },
-                other => OidcError::Unavailable(crate::error::ErrorChain(&other).to_string()),
+            .map_err(|error| {
+                OidcError::Unavailable(crate::error::ErrorChain(&error).to_string())
             })?;
-        Ok(true)
+        let status = response.status();
+        if status.is_success() {
+            return Ok(true);
+        }
+        if status.is_server_error() {
+            return Err(OidcError::Unavailable(format!(
+                "the revocation endpoint answered {status}"
+            )));
+        }
+        #[derive(Deserialize)]
+        struct Refusal {
+            error: String,
+            error_description: Option<String>,
+        }
+        let refusal: Option<Refusal> = response.json().await.ok();
+        Err(match refusal {
+            Some(refusal) => OidcError::Refused {
+                error: refusal.error,
+                description: refusal.error_description,
+            },
+            None => OidcError::Unavailable(format!("the revocation endpoint answered {status}")),
+        })
     }
 
     /// Where to send the browser to end its session at the provider too
@@ -433,6 +461,16 @@ mod tests {
             !first.url.contains(&first.verifier),
             "the verifier stays here"
         );
+        assert!(!query.contains_key("prompt"));
+
+        // Asking for a refresh token means asking for consent (OIDC Core §11).
+        let mut offline = settings.clone();
+        offline.scopes.push("offline_access".to_owned());
+        let url = Oidc::new(&offline, reqwest::Client::new())
+            .authorize(&endpoints)
+            .unwrap()
+            .url;
+        assert!(url.contains("prompt=consent"), "{url}");
 
         let logout = oidc.end_session_url(&endpoints, "id.token.value").unwrap();
         assert!(logout.starts_with(
