@@ -24,7 +24,7 @@ const CASES: &[Case] = &[
         name: "my-api",
         idp: Idp::Keycloak,
         database: Database::Sqlite,
-        features: "headers,rate-limit,cors,audit-log,encryption,redis,tls",
+        features: "headers,rate-limit,cors,audit-log,encryption,redis,tls,session",
     },
     Case {
         id: "authentik-sqlite-none",
@@ -52,7 +52,15 @@ const CASES: &[Case] = &[
         name: "ledger",
         idp: Idp::Oidc,
         database: Database::Postgres,
-        features: "headers,rate-limit,cors,audit-log,encryption",
+        features: "headers,rate-limit,cors,audit-log,encryption,session",
+    },
+    // Sessions without the audit log: their events are only logged.
+    Case {
+        id: "authentik-sqlite-session",
+        name: "portal",
+        idp: Idp::Authentik,
+        database: Database::Sqlite,
+        features: "encryption,session",
     },
     Case {
         id: "authentik-postgres-none",

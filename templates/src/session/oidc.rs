@@ -1,7 +1,7 @@
-//! The login flow's requests to the identity provider, with the `oauth2`
-//! crate: the authorization request (code flow with PKCE S256, RFC 7636),
-//! the code exchange, refreshes (RFC 6749 §6), revocation (RFC 7009) and the
-//! RP-initiated logout URL. The endpoints come from the discovery document
+//! The login flow's requests to the identity provider: with the `oauth2`
+//! crate, the authorization request (code flow with PKCE S256, RFC 7636),
+//! the code exchange and refreshes (RFC 6749 §6); directly, revocation
+//! (RFC 7009) and the RP-initiated logout URL. The endpoints come from the discovery document
 //! the key store reads (`auth::keys`), over the same HTTP client: timeouts,
 //! no redirects, https only in production.
 //!
