@@ -748,6 +748,20 @@ fn sign_in(provider: &Provider, service: &Service, browser: &Browser, login: &st
 }
 
 /// `GET /api/me` in `browser`: 200 with `login` as the subject.
+/// Opens the provider's end-session page at `url` and confirms the logout
+/// form, as a user would; returns the provider's answer to the form.
+fn sign_out_at_provider(browser: &Browser, url: &str) -> Reply {
+    let page = browser.get(url);
+    assert_eq!(
+        page.status, 200,
+        "the provider's logout page: {}",
+        page.body
+    );
+    let xsrf = html_value(&page.body, "name=\"xsrf\" value=\"").expect("the logout form");
+    let action = html_value(&page.body, "action=\"").expect("the logout form's action");
+    browser.post_form(&action, &[("xsrf", &xsrf), ("logout", "yes")])
+}
+
 fn me(service: &Service, browser: &Browser, login: &str) -> Value {
     let reply = browser.get(&service.url("/api/me"));
     assert_eq!(reply.status, 200, "GET /api/me as {login}: {}", reply.body);
@@ -998,15 +1012,7 @@ fn a_generated_session_service_signs_in_refreshes_rotates_and_logs_out_with_a_re
 
     // The browser follows the end-session URL: the provider accepts the ID
     // token hint and the post-logout redirect, and sends the browser home.
-    let page = alice_browser.get(&end_session_url);
-    assert_eq!(
-        page.status, 200,
-        "the provider's logout page: {}",
-        page.body
-    );
-    let xsrf = html_value(&page.body, "name=\"xsrf\" value=\"").expect("the logout form");
-    let action = html_value(&page.body, "action=\"").expect("the logout form's action");
-    let home = alice_browser.post_form(&action, &[("xsrf", &xsrf), ("logout", "yes")]);
+    let home = sign_out_at_provider(&alice_browser, &end_session_url);
     assert_eq!(home.status, 303, "{}", home.body);
     assert_eq!(home.location, Some(format!("{base}/")));
     let backchannel = provider.log()["backchannel_logouts"].clone();
@@ -1092,15 +1098,7 @@ fn a_generated_session_service_signs_in_refreshes_rotates_and_logs_out_with_a_re
         "{}?client_id={WEBAPP_ID}",
         provider.endpoint("end_session_endpoint")
     );
-    let page = carol_browser.get(&logout);
-    assert_eq!(
-        page.status, 200,
-        "the provider's logout page: {}",
-        page.body
-    );
-    let xsrf = html_value(&page.body, "name=\"xsrf\" value=\"").expect("the logout form");
-    let action = html_value(&page.body, "action=\"").expect("the logout form's action");
-    let done = carol_browser.post_form(&action, &[("xsrf", &xsrf), ("logout", "yes")]);
+    let done = sign_out_at_provider(&carol_browser, &logout);
     assert_eq!(done.status, 303, "{}", done.body);
     let backchannel = provider.log()["backchannel_logouts"].clone();
     let notice = backchannel

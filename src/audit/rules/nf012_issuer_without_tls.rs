@@ -31,17 +31,21 @@ pub fn is_loopback(host: &str) -> bool {
     host.is_empty() || host == "localhost" || host.starts_with("127.") || host == "::1"
 }
 
+/// Whether `url` is plain `http://` to a host other than this machine.
+pub fn is_remote_http(url: &str) -> bool {
+    let plain = url
+        .get(..7)
+        .is_some_and(|s| s.eq_ignore_ascii_case("http://"));
+    plain && !url_host(url).is_some_and(|h| is_loopback(&h))
+}
+
 fn check(project: &Project, out: &mut Findings) {
     for (file, assignments) in project.env_sources() {
         if !file.is_production() {
             continue;
         }
         for a in assignments.iter().filter(|a| a.key == env::ISSUER) {
-            let plain = a
-                .value
-                .get(..7)
-                .is_some_and(|s| s.eq_ignore_ascii_case("http://"));
-            if plain && !url_host(&a.value).is_some_and(|h| is_loopback(&h)) {
+            if is_remote_http(&a.value) {
                 out.add(
                     &file.path,
                     a.value_at(),

@@ -1,6 +1,6 @@
 //! NF030: browser-session cookies can travel without TLS in production.
 
-use super::nf012_issuer_without_tls::{is_loopback, url_host};
+use super::nf012_issuer_without_tls::is_remote_http;
 use crate::audit::formats::env;
 use crate::audit::{Findings, Project, Rule, Severity};
 
@@ -31,14 +31,7 @@ fn check(project: &Project, out: &mut Findings) {
                     ),
                 );
             }
-            let plain = a
-                .value
-                .get(..7)
-                .is_some_and(|s| s.eq_ignore_ascii_case("http://"));
-            if a.key == env::PUBLIC_BASE_URL
-                && plain
-                && !url_host(&a.value).is_some_and(|h| is_loopback(&h))
-            {
+            if a.key == env::PUBLIC_BASE_URL && is_remote_http(&a.value) {
                 out.add(
                     &file.path,
                     a.value_at(),
