@@ -25,8 +25,9 @@ struct Variant {
 
 /// The defences on by default.
 const DEFAULT_FEATURES: &str = "headers,rate-limit,cors,audit-log,encryption";
-/// Every key: the defaults plus the deployment options `redis` and `tls`.
-const ALL_FEATURES: &str = "headers,rate-limit,cors,audit-log,encryption,redis,tls";
+/// Every key: the defaults plus the deployment options `redis` and `tls`, and
+/// the browser sessions.
+const ALL_FEATURES: &str = "headers,rate-limit,cors,audit-log,encryption,redis,tls,session";
 
 const VARIANTS: &[Variant] = &[
     // Every key at once: the redis and tls code and tests (against the local
@@ -62,7 +63,8 @@ const VARIANTS: &[Variant] = &[
         then: &[],
     },
     // PostgreSQL, against the server of TEST_DATABASE_URL: every feature with
-    // the IdP that has no compose file of its own, and none with another.
+    // the IdP that has no compose file of its own, and with another IdP the
+    // least a session needs (its events then only logged, no audit table).
     Variant {
         name: "oidc-postgres-all",
         args: &[
@@ -76,14 +78,14 @@ const VARIANTS: &[Variant] = &[
         then: &[],
     },
     Variant {
-        name: "authentik-postgres-none",
+        name: "authentik-postgres-session",
         args: &[
             "--idp",
             "authentik",
             "--db",
             "postgres",
             "--features",
-            "none",
+            "encryption,session",
         ],
         then: &[],
     },
