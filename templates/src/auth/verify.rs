@@ -202,13 +202,7 @@ impl Verifier {
         if claims.contains_key("nonce") {
             return Err(invalid("a logout token must not have a `nonce`"));
         }
-        let named = |claim: &str| {
-            claims
-                .get(claim)
-                .and_then(Value::as_str)
-                .is_some_and(|value| !value.is_empty())
-        };
-        if !named("sid") && !named("sub") {
+        if string_claim(&claims, "sid").is_none() && string_claim(&claims, "sub").is_none() {
             return Err(invalid("a logout token names neither `sid` nor `sub`"));
         }
         Ok(claims)
@@ -309,10 +303,17 @@ struct Checked {
 
 /// `sub`, which must be a non-empty string.
 fn subject(claims: &Map<String, Value>) -> Result<String, Rejection> {
-    match claims.get("sub") {
-        Some(Value::String(sub)) if !sub.is_empty() => Ok(sub.clone()),
-        _ => Err(invalid("`sub` is missing or not a non-empty string")),
-    }
+    string_claim(claims, "sub")
+        .map(str::to_owned)
+        .ok_or_else(|| invalid("`sub` is missing or not a non-empty string"))
+}
+
+/// The claim `name` when it is a non-empty string.
+pub fn string_claim<'a>(claims: &'a Map<String, Value>, name: &str) -> Option<&'a str> {
+    claims
+        .get(name)
+        .and_then(Value::as_str)
+        .filter(|value| !value.is_empty())
 }
 
 /// The cache key: a token is a bearer credential, so only its hash is kept.

@@ -21,6 +21,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::access::{Routes, public};
+use crate::auth::verify::string_claim;
 use crate::error::{ApiError, ErrorChain};
 use crate::extract::Query;
 use crate::repo::sessions::{self as store, Session};
@@ -366,7 +367,7 @@ async fn backchannel_logout(State(state): State<AppState>, request: Request) -> 
             return bad_logout_request("the logout token is not valid");
         }
     };
-    let (sid, sub) = (text(&claims, "sid"), text(&claims, "sub"));
+    let (sid, sub) = (string_claim(&claims, "sid"), string_claim(&claims, "sub"));
     let ended = match sid {
         Some(sid) => store::delete_by_idp_session(&state.db, sid, sub).await,
         // verify_logout_token guarantees a `sub` when there is no `sid`.
@@ -419,17 +420,6 @@ fn bad_logout_request(description: &str) -> Response {
         Json(json!({ "error": "invalid_request", "error_description": description })),
     )
         .into_response()
-}
-
-/// A non-empty string claim.
-fn text<'a>(
-    claims: &'a serde_json::Map<String, serde_json::Value>,
-    claim: &str,
-) -> Option<&'a str> {
-    claims
-        .get(claim)
-        .and_then(serde_json::Value::as_str)
-        .filter(|value| !value.is_empty())
 }
 
 /// `303 See Other` to `location`: the browser follows with a GET.
