@@ -103,6 +103,17 @@ const VARIANTS: &[Variant] = &[
     },
 ];
 
+/// A check run against a variant after its steps passed, reusing what they
+/// built: the project directory and the shared target directory (the debug
+/// binary is `<target>/debug/<crate name>`). Each probe decides for itself
+/// whether it applies to a variant and returns `Ok(())` when it does not.
+type Probe = fn(variant: &Variant, project: &Path, target_dir: &Path) -> Result<(), String>;
+
+/// The probes, by name (the name is shown in failures and timings). Outside
+/// tools and running services are driven from here, so that no variant is
+/// built twice.
+const PROBES: &[(&str, Probe)] = &[];
+
 /// The steps run inside each generated project, in order.
 const STEPS: &[&[&str]] = &[
     &["fmt", "--check"],
@@ -219,6 +230,16 @@ fn check(variant: &Variant, target_dir: &Path) -> Result<(), String> {
                 tail(&output, 60)
             ));
         }
+    }
+    for (name, probe) in PROBES {
+        let started = Instant::now();
+        let outcome = probe(variant, &dir, target_dir);
+        eprintln!(
+            "[{}] probe {name} ({:.1}s)",
+            variant.name,
+            started.elapsed().as_secs_f64()
+        );
+        outcome.map_err(|e| format!("{}: probe `{name}` failed:\n{e}", variant.name))?;
     }
     Ok(())
 }
