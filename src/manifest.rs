@@ -1,14 +1,21 @@
-//! Which template files exist for which answers, decided here and nowhere
-//! else.
+//! Which template files exist for which answers, and under which name they
+//! are written, decided here and nowhere else.
 //!
-//! The rule: every file under `templates/` is generated, unless an entry
-//! below names it (or a directory holding it, written with a trailing `/`)
-//! together with the condition under which it exists. A file whose name ends
-//! in `.jinja` is rendered with minijinja and written without that suffix;
+//! The rule: every file under `templates/` is generated, at its own path,
+//! unless an entry of [`RULES`] names it (or a directory holding it, written
+//! with a trailing `/`). An entry says when the file exists and, for the
+//! variants of one file, the path it is written to: `src/db.postgres.rs` and
+//! `src/db.sqlite.rs` are both written as `src/db.rs`, each for its own
+//! database, so that every generated file is straight Rust with no
+//! `{% if %}` for the answers it was chosen by. A file whose name ends in
+//! `.jinja` is rendered with minijinja and written without that suffix;
 //! every other file is copied byte for byte.
 //!
-//! Files that differ only in a few lines between answers are one template
-//! with `{% if %}` blocks instead; this table is for files that exist or not.
+//! [`plan`] applies the table to the template tree for one set of answers:
+//! it is the list of files a project gets, and it refuses two templates that
+//! would be written to one path.
+
+use std::collections::BTreeMap;
 
 use crate::answers::{Answers, Database, Feature, Idp};
 
@@ -20,8 +27,12 @@ pub enum When {
     AnyIdp(&'static [Idp]),
     Database(Database),
     Feature(Feature),
+    /// The feature is off.
+    Without(Feature),
     /// Any of these conditions.
     Any(&'static [When]),
+    /// All of these conditions.
+    All(&'static [When]),
 }
 
 impl When {
@@ -31,100 +42,154 @@ impl When {
             When::AnyIdp(idps) => idps.contains(&answers.idp),
             When::Database(db) => answers.database == db,
             When::Feature(feature) => answers.features.contains(feature),
+            When::Without(feature) => !answers.features.contains(feature),
             When::Any(conditions) => conditions.iter().any(|when| when.holds(answers)),
+            When::All(conditions) => conditions.iter().all(|when| when.holds(answers)),
         }
     }
 }
 
-/// The conditional files. Paths are relative to `templates/`, as written in
-/// the template tree (with any `.jinja` suffix). The features that have not
-/// landed yet generate nothing.
-pub const CONDITIONAL: &[(&str, When)] = &[
+/// Where a template's output goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Output {
+    /// Its own path, without the `.jinja` suffix.
+    Same,
+    /// Another path: one of the variants of that file, each generated for its
+    /// own answers. Only for an entry that names a single file.
+    As(&'static str),
+    /// Nowhere: a part that other templates `{% include %}` or `{% import %}`
+    /// (the sections of the README).
+    Included,
+}
+
+/// One entry of the manifest.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Rule {
+    /// A path relative to `templates/` as written in the tree (with any
+    /// `.jinja` suffix), or a directory ending in `/`.
+    pub template: &'static str,
+    /// Generated only when this holds (`None`: always).
+    pub when: Option<When>,
+    pub output: Output,
+}
+
+/// A file or directory that exists only when `when` holds.
+pub const fn only(template: &'static str, when: When) -> Rule {
+    Rule {
+        template,
+        when: Some(when),
+        output: Output::Same,
+    }
+}
+
+/// One variant of the file `written_as`, generated when `when` holds.
+pub const fn variant(template: &'static str, when: When, written_as: &'static str) -> Rule {
+    Rule {
+        template,
+        when: Some(when),
+        output: Output::As(written_as),
+    }
+}
+
+/// Parts included by other templates, never written themselves.
+pub const fn parts(template: &'static str) -> Rule {
+    Rule {
+        template,
+        when: None,
+        output: Output::Included,
+    }
+}
+
+const KEYCLOAK: When = When::Idp(Idp::Keycloak);
+const AUTHENTIK: When = When::Idp(Idp::Authentik);
+const OIDC: When = When::Idp(Idp::Oidc);
+const SQLITE: When = When::Database(Database::Sqlite);
+const POSTGRES: When = When::Database(Database::Postgres);
+
+/// The manifest. Paths are relative to `templates/`.
+pub const RULES: &[Rule] = &[
     // Local services for development: the identity provider (Keycloak or
     // Authentik, with the setup it imports at start) and PostgreSQL. A generic
     // OIDC provider is the user's own, so with SQLite that variant gets no
     // compose file (its README says what to configure instead); with
     // PostgreSQL it gets one that runs only the database.
-    (
+    only(
         "compose.yaml.jinja",
-        When::Any(&[
-            When::AnyIdp(&[Idp::Keycloak, Idp::Authentik]),
-            When::Database(Database::Postgres),
-        ]),
+        When::Any(&[When::AnyIdp(&[Idp::Keycloak, Idp::Authentik]), POSTGRES]),
     ),
-    ("deploy/keycloak/", When::Idp(Idp::Keycloak)),
-    ("deploy/authentik/", When::Idp(Idp::Authentik)),
+    only("deploy/keycloak/", KEYCLOAK),
+    only("deploy/authentik/", AUTHENTIK),
     // The HTTP defences: one file per feature (`security/mod.rs` declares them).
-    ("src/security/headers.rs", When::Feature(Feature::Headers)),
-    ("src/security/cors.rs", When::Feature(Feature::Cors)),
-    (
+    only("src/security/headers.rs", When::Feature(Feature::Headers)),
+    only("src/security/cors.rs", When::Feature(Feature::Cors)),
+    only(
         "src/security/rate_limit.rs.jinja",
         When::Feature(Feature::RateLimit),
     ),
-    (
+    only(
         "src/security/client_ip.rs",
         When::Feature(Feature::RateLimit),
     ),
-    (
+    only(
         "src/security/rate_limit_redis.rs",
         When::Feature(Feature::Redis),
     ),
-    ("src/security/tls.rs", When::Feature(Feature::Tls)),
-    (
+    only("src/security/tls.rs", When::Feature(Feature::Tls)),
+    only(
         "tests/api/security/headers.rs.jinja",
         When::Feature(Feature::Headers),
     ),
-    ("tests/api/security/cors.rs", When::Feature(Feature::Cors)),
-    (
+    only("tests/api/security/cors.rs", When::Feature(Feature::Cors)),
+    only(
         "tests/api/security/rate_limit.rs",
         When::Feature(Feature::RateLimit),
     ),
-    (
+    only(
         "tests/api/security/redis.rs.jinja",
         When::Feature(Feature::Redis),
     ),
-    (
+    only(
         "tests/api/security/tls.rs.jinja",
         When::Feature(Feature::Tls),
     ),
     // One migration directory per database, the same tables and columns in
     // each (tests/migrations.rs checks it). The service embeds its own.
-    ("migrations/sqlite/", When::Database(Database::Sqlite)),
-    ("migrations/postgres/", When::Database(Database::Postgres)),
-    (
+    only("migrations/sqlite/", SQLITE),
+    only("migrations/postgres/", POSTGRES),
+    only(
         "migrations/sqlite/0002_create_audit_events.sql",
         When::Feature(Feature::AuditLog),
     ),
-    (
+    only(
         "migrations/postgres/0002_create_audit_events.sql",
         When::Feature(Feature::AuditLog),
     ),
     // Field-level encryption of `notes` and its key rotation.
-    ("src/crypto/", When::Feature(Feature::Encryption)),
-    (
+    only("src/crypto/", When::Feature(Feature::Encryption)),
+    only(
         "tests/api/encryption.rs.jinja",
         When::Feature(Feature::Encryption),
     ),
     // The tamper-evident audit log and `<binary> audit verify`.
-    ("src/audit/", When::Feature(Feature::AuditLog)),
-    ("tests/api/audit.rs.jinja", When::Feature(Feature::AuditLog)),
+    only("src/audit/", When::Feature(Feature::AuditLog)),
+    only("tests/api/audit.rs.jinja", When::Feature(Feature::AuditLog)),
     // Browser sessions: the login flow, the session store, its table.
-    ("src/session/", When::Feature(Feature::Session)),
-    (
+    only("src/session/", When::Feature(Feature::Session)),
+    only(
         "src/config/session.rs.jinja",
         When::Feature(Feature::Session),
     ),
-    ("src/repo/sessions.rs", When::Feature(Feature::Session)),
-    ("src/routes/session.rs", When::Feature(Feature::Session)),
-    (
+    only("src/repo/sessions.rs", When::Feature(Feature::Session)),
+    only("src/routes/session.rs", When::Feature(Feature::Session)),
+    only(
         "migrations/sqlite/0003_create_sessions.sql",
         When::Feature(Feature::Session),
     ),
-    (
+    only(
         "migrations/postgres/0003_create_sessions.sql",
         When::Feature(Feature::Session),
     ),
-    (
+    only(
         "tests/api/session.rs.jinja",
         When::Feature(Feature::Session),
     ),
@@ -133,16 +198,64 @@ pub const CONDITIONAL: &[(&str, When)] = &[
 /// The template suffix that marks a file to render.
 pub const TEMPLATE_SUFFIX: &str = ".jinja";
 
-/// Whether the template at `path` is generated for `answers`, given a table
-/// of conditional entries (always [`CONDITIONAL`] outside tests).
-pub fn included(path: &str, answers: &Answers, table: &[(&str, When)]) -> bool {
-    table
-        .iter()
-        .filter(|(entry, _)| covers(entry, path))
-        .all(|(_, when)| when.holds(answers))
+/// The files of a project: each output path with the template it is made
+/// from, sorted by output path.
+pub type Plan = BTreeMap<String, String>;
+
+/// The files `answers` get from the templates at `templates` (paths relative
+/// to the template tree), under the rules `rules` (always [`RULES`] outside
+/// tests). Two templates written to one path are a mistake in the rules,
+/// reported with both names.
+pub fn plan<'t>(
+    templates: impl IntoIterator<Item = &'t str>,
+    answers: &Answers,
+    rules: &[Rule],
+) -> Result<Plan, String> {
+    let mut plan = Plan::new();
+    for template in templates {
+        let Some(output) = destination(template, answers, rules) else {
+            continue;
+        };
+        if let Some(other) = plan.insert(output.clone(), template.to_owned()) {
+            return Err(format!(
+                "templates/{other} and templates/{template} are both written to `{output}`; \
+                 give one of them a condition in src/manifest.rs that rules the other out"
+            ));
+        }
+    }
+    Ok(plan)
 }
 
-/// Whether a table entry names `path`: exactly, or as a directory prefix.
+/// Where the template at `template` is written for `answers`, or `None` when
+/// it is not generated (a condition does not hold, or it is a part).
+pub fn destination(template: &str, answers: &Answers, rules: &[Rule]) -> Option<String> {
+    let mut output = Output::Same;
+    for rule in rules.iter().filter(|rule| covers(rule.template, template)) {
+        if rule.when.is_some_and(|when| !when.holds(answers)) {
+            return None;
+        }
+        if rule.output != Output::Same {
+            output = rule.output;
+        }
+    }
+    match output {
+        Output::Same => Some(output_path(template).to_owned()),
+        Output::As(path) => Some(path.to_owned()),
+        Output::Included => None,
+    }
+}
+
+/// Whether the output of `template` can differ between answer sets beyond
+/// existing or not: it is rendered, or it is one variant of a file. These are
+/// the files the snapshots show in full.
+pub fn varies(template: &str, rules: &[Rule]) -> bool {
+    template.ends_with(TEMPLATE_SUFFIX)
+        || rules
+            .iter()
+            .any(|rule| rule.template == template && matches!(rule.output, Output::As(_)))
+}
+
+/// Whether a rule's path names `path`: exactly, or as a directory prefix.
 pub fn covers(entry: &str, path: &str) -> bool {
     match entry.strip_suffix('/') {
         Some(dir) => path
@@ -152,7 +265,7 @@ pub fn covers(entry: &str, path: &str) -> bool {
     }
 }
 
-/// The path a template is written to in the generated project.
+/// The path a template is written to when no rule renames it.
 pub fn output_path(template_path: &str) -> &str {
     template_path
         .strip_suffix(TEMPLATE_SUFFIX)
@@ -173,14 +286,36 @@ mod tests {
         .with_defaults(ProjectName::parse("t").unwrap())
     }
 
-    const TABLE: &[(&str, When)] = &[
-        ("src/crypto/", When::Feature(Feature::Encryption)),
-        ("deploy/realm.json.jinja", When::Idp(Idp::Keycloak)),
+    fn on(database: Database) -> Answers {
+        Answers {
+            database,
+            ..answers("none", Idp::Oidc)
+        }
+    }
+
+    const TABLE: &[Rule] = &[
+        only("src/crypto/", When::Feature(Feature::Encryption)),
+        only("deploy/realm.json.jinja", KEYCLOAK),
+        variant("src/db.sqlite.rs", SQLITE, "src/db.rs"),
+        variant("src/db.postgres.rs.jinja", POSTGRES, "src/db.rs"),
+        parts("README/"),
     ];
 
+    fn included(path: &str, answers: &Answers, table: &[Rule]) -> bool {
+        destination(path, answers, table).is_some()
+    }
+
     #[test]
-    fn files_without_an_entry_are_always_included() {
-        assert!(included("src/main.rs", &answers("none", Idp::Oidc), TABLE));
+    fn files_without_an_entry_are_always_included_at_their_own_path() {
+        let a = answers("none", Idp::Oidc);
+        assert_eq!(
+            destination("src/main.rs", &a, TABLE).as_deref(),
+            Some("src/main.rs")
+        );
+        assert_eq!(
+            destination("Cargo.toml.jinja", &a, TABLE).as_deref(),
+            Some("Cargo.toml")
+        );
     }
 
     #[test]
@@ -204,8 +339,61 @@ mod tests {
     }
 
     #[test]
+    fn each_variant_is_written_under_the_shared_name_for_its_own_answers() {
+        let templates = [
+            "src/db.sqlite.rs",
+            "src/db.postgres.rs.jinja",
+            "src/main.rs",
+        ];
+        let sqlite = plan(templates, &on(Database::Sqlite), TABLE).unwrap();
+        assert_eq!(sqlite["src/db.rs"], "src/db.sqlite.rs");
+        let postgres = plan(templates, &on(Database::Postgres), TABLE).unwrap();
+        assert_eq!(postgres["src/db.rs"], "src/db.postgres.rs.jinja");
+        for plan in [sqlite, postgres] {
+            assert_eq!(
+                plan.keys().collect::<Vec<_>>(),
+                ["src/db.rs", "src/main.rs"],
+                "no variant is written under its own name"
+            );
+        }
+    }
+
+    #[test]
+    fn two_templates_written_to_one_path_are_refused_naming_both() {
+        let overlapping = &[
+            variant("src/db.sqlite.rs", SQLITE, "src/db.rs"),
+            variant("src/db.any.rs", SQLITE, "src/db.rs"),
+        ];
+        let error = plan(
+            ["src/db.any.rs", "src/db.sqlite.rs"],
+            &on(Database::Sqlite),
+            overlapping,
+        )
+        .unwrap_err();
+        assert!(
+            error.contains("templates/src/db.any.rs")
+                && error.contains("templates/src/db.sqlite.rs"),
+            "{error}"
+        );
+        // A variant is also refused over a file of that name without a rule.
+        let error = plan(
+            ["src/db.rs", "src/db.sqlite.rs"],
+            &on(Database::Sqlite),
+            TABLE,
+        )
+        .unwrap_err();
+        assert!(error.contains("`src/db.rs`"), "{error}");
+    }
+
+    #[test]
+    fn parts_are_never_written() {
+        let a = answers("none", Idp::Oidc);
+        assert_eq!(destination("README/cors.md.jinja", &a, TABLE), None);
+    }
+
+    #[test]
     fn an_any_idp_entry_covers_each_listed_provider_only() {
-        let table = &[(
+        let table = &[only(
             "compose.yaml.jinja",
             When::AnyIdp(&[Idp::Keycloak, Idp::Authentik]),
         )];
@@ -216,15 +404,44 @@ mod tests {
     }
 
     #[test]
-    fn an_any_entry_holds_when_one_of_its_conditions_does() {
-        let table = &[(
-            "compose.yaml.jinja",
-            When::Any(&[When::Idp(Idp::Keycloak), When::Feature(Feature::Encryption)]),
+    fn any_all_and_without_combine_conditions() {
+        let any = &[only(
+            "x",
+            When::Any(&[KEYCLOAK, When::Feature(Feature::Encryption)]),
         )];
-        let path = "compose.yaml.jinja";
-        assert!(included(path, &answers("none", Idp::Keycloak), table));
-        assert!(included(path, &answers("encryption", Idp::Oidc), table));
-        assert!(!included(path, &answers("cors", Idp::Oidc), table));
+        assert!(included("x", &answers("none", Idp::Keycloak), any));
+        assert!(included("x", &answers("encryption", Idp::Oidc), any));
+        assert!(!included("x", &answers("cors", Idp::Oidc), any));
+
+        let all = &[only("x", When::All(&[OIDC, When::Without(Feature::Cors)]))];
+        assert!(included("x", &answers("none", Idp::Oidc), all));
+        assert!(!included("x", &answers("cors", Idp::Oidc), all));
+        assert!(!included("x", &answers("none", Idp::Keycloak), all));
+    }
+
+    #[test]
+    fn only_rendered_templates_and_variants_vary() {
+        assert!(varies("Cargo.toml.jinja", TABLE));
+        assert!(varies("src/db.sqlite.rs", TABLE));
+        assert!(!varies("src/main.rs", TABLE));
+        assert!(!varies("src/crypto/mod.rs", TABLE));
+    }
+
+    #[test]
+    fn renaming_rules_name_single_files() {
+        for rule in RULES {
+            if let Output::As(path) = rule.output {
+                assert!(
+                    !rule.template.ends_with('/') && !path.ends_with('/'),
+                    "{rule:?}: only a single file is written under another name"
+                );
+                assert_ne!(
+                    output_path(rule.template),
+                    path,
+                    "{rule:?}: a variant has a name of its own"
+                );
+            }
+        }
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! `Answers` into the in-memory set of files of a project.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use include_dir::{Dir, include_dir};
 use minijinja::syntax::SyntaxConfig;
@@ -11,7 +12,7 @@ use serde::Serialize;
 
 use crate::answers::{Answers, Feature, NESTFLUX_VERSION, PROJECT_FILE};
 use crate::error::UserError;
-use crate::manifest::{self, TEMPLATE_SUFFIX, When};
+use crate::manifest::{self, Plan, Rule, TEMPLATE_SUFFIX};
 use crate::secrets::Secrets;
 
 /// The roles every new project starts with (DESIGN.md §3), in the order they
@@ -32,7 +33,19 @@ pub type FileSet = BTreeMap<String, Vec<u8>>;
 /// project's `secrets` (see [`Secrets`]: they reach only the files that need
 /// them, never `nestflux.toml`).
 pub fn render(answers: &Answers, secrets: &Secrets) -> Result<FileSet, UserError> {
-    render_tree(&TEMPLATES, answers, secrets, manifest::CONDITIONAL)
+    render_tree(&TEMPLATES, answers, secrets, manifest::RULES)
+}
+
+/// The files a project for `answers` gets, each with the template it is made
+/// from (see [`manifest::plan`]).
+pub fn plan(answers: &Answers) -> Result<Plan, UserError> {
+    let files = template_files(&TEMPLATES);
+    manifest::plan(
+        files.iter().map(|(path, _)| path.as_str()),
+        answers,
+        manifest::RULES,
+    )
+    .map_err(manifest_error)
 }
 
 /// Renders any template tree; tests use it with small fixture trees.
@@ -40,29 +53,37 @@ pub fn render_tree(
     tree: &'static Dir<'static>,
     answers: &Answers,
     secrets: &Secrets,
-    conditional: &[(&str, When)],
+    rules: &[Rule],
 ) -> Result<FileSet, UserError> {
-    let mut files = Vec::new();
-    collect_files(tree, &mut files);
-    // include_dir keeps the order of the file system; sort for determinism.
-    files.sort_by_key(|f| f.path());
+    let files = template_files(tree);
+    let plan = manifest::plan(files.iter().map(|(path, _)| path.as_str()), answers, rules)
+        .map_err(manifest_error)?;
 
+    // Every template is loaded, the parts that others include as well.
     // Syntax errors and render errors are collected and reported together.
-    let (env, mut errors) = environment(&files)?;
-    let context = Value::from(Serde(Context::new(answers, secrets)));
+    let (mut env, mut errors) = environment(&files)?;
+    // Templates know the whole file list before any is rendered: module
+    // declarations and the README's layout come from the files that exist.
+    let mut outputs: Vec<String> = plan.keys().cloned().collect();
+    outputs.push(PROJECT_FILE.to_owned());
+    outputs.sort();
+    let outputs = Arc::new(outputs);
+    let listed = Arc::clone(&outputs);
+    env.add_function("modules", move |dir: &str| modules(&listed, dir));
+    let context = Value::from(Serde(Context::new(answers, secrets, &outputs)));
 
+    let sources: BTreeMap<&str, &include_dir::File<'static>> = files
+        .iter()
+        .map(|(path, file)| (path.as_str(), *file))
+        .collect();
     let mut out = FileSet::new();
-    for file in files {
-        let path = template_path(file);
-        if !manifest::included(&path, answers, conditional) {
-            continue;
-        }
-        if path.ends_with(TEMPLATE_SUFFIX) && env.get_template(&path).is_err() {
-            continue; // a syntax error, already in `errors`
-        }
-        let contents = if path.ends_with(TEMPLATE_SUFFIX) {
-            match env.get_template(&path).and_then(|t| t.render(&context)) {
-                Ok(text) => match normalize(&path, text) {
+    for (output, template) in plan {
+        let contents = if template.ends_with(TEMPLATE_SUFFIX) {
+            let Ok(compiled) = env.get_template(&template) else {
+                continue; // a syntax error, already in `errors`
+            };
+            match compiled.render(&context) {
+                Ok(text) => match normalize(&template, &output, text) {
                     Ok(text) => text.into_bytes(),
                     Err(e) => {
                         errors.push(e);
@@ -75,9 +96,9 @@ pub fn render_tree(
                 }
             }
         } else {
-            file.contents().to_vec()
+            sources[template.as_str()].contents().to_vec()
         };
-        out.insert(manifest::output_path(&path).to_owned(), contents);
+        out.insert(output, contents);
     }
     if !errors.is_empty() {
         return Err(template_errors(errors));
@@ -91,6 +112,47 @@ pub fn render_tree(
         )));
     }
     Ok(out)
+}
+
+/// Every file of a template tree with its path (always with `/`), sorted by
+/// path: include_dir keeps the order of the file system.
+fn template_files(
+    tree: &'static Dir<'static>,
+) -> Vec<(String, &'static include_dir::File<'static>)> {
+    let mut files = Vec::new();
+    collect_files(tree, &mut files);
+    let mut files: Vec<_> = files.into_iter().map(|f| (template_path(f), f)).collect();
+    files.sort_by(|a, b| a.0.cmp(&b.0));
+    files
+}
+
+fn manifest_error(detail: String) -> UserError {
+    UserError::failure(
+        "the template manifest is inconsistent (this is a bug in nestflux, please report it)",
+    )
+    .with_detail(detail)
+}
+
+/// The Rust modules declared by the files under `dir` (`src`, `src/security`,
+/// `tests/api`): `dir/name.rs` and `dir/name/mod.rs` declare `name`; `lib.rs`,
+/// `main.rs` and `mod.rs` declare none. Sorted, as rustfmt orders them.
+fn modules(files: &[String], dir: &str) -> Vec<String> {
+    let prefix = format!("{}/", dir.trim_end_matches('/'));
+    let mut names: Vec<String> = files
+        .iter()
+        .filter_map(|path| path.strip_prefix(&prefix))
+        .filter_map(|rest| match rest.split_once('/') {
+            Some((name, "mod.rs")) => Some(name),
+            Some(_) => None,
+            None => rest
+                .strip_suffix(".rs")
+                .filter(|name| !matches!(*name, "lib" | "main" | "mod")),
+        })
+        .map(str::to_owned)
+        .collect();
+    names.sort();
+    names.dedup();
+    names
 }
 
 /// The template context. Feature keys become identifiers with `_` for `-`
@@ -109,6 +171,10 @@ struct Context<'a> {
     /// Random per project; `secrets.client_secret`, `secrets.user_passwords.<role>`, ...
     secrets: &'a Secrets,
     nestflux_version: &'static str,
+    /// Every file the project gets (`nestflux.toml` included), sorted: what
+    /// the README's layout shows. `modules(dir)` lists the Rust modules
+    /// among them.
+    files: &'a [String],
 }
 
 #[derive(Serialize)]
@@ -120,7 +186,7 @@ struct ProjectContext {
 }
 
 impl<'a> Context<'a> {
-    fn new(answers: &Answers, secrets: &'a Secrets) -> Self {
+    fn new(answers: &Answers, secrets: &'a Secrets, files: &'a [String]) -> Self {
         Self {
             project: ProjectContext {
                 name: answers.name.to_string(),
@@ -136,6 +202,7 @@ impl<'a> Context<'a> {
             roles: DEFAULT_ROLES,
             secrets,
             nestflux_version: NESTFLUX_VERSION,
+            files,
         }
     }
 }
@@ -143,7 +210,7 @@ impl<'a> Context<'a> {
 /// The environment with every template loaded, and the syntax errors of
 /// those that failed to parse.
 fn environment(
-    files: &[&'static include_dir::File<'static>],
+    files: &[(String, &'static include_dir::File<'static>)],
 ) -> Result<(Environment<'static>, Vec<String>), UserError> {
     let mut env = Environment::new();
     env.set_undefined_behavior(UndefinedBehavior::Strict);
@@ -159,8 +226,7 @@ fn environment(
         .map_err(|e| UserError::failure(format!("template syntax configuration: {e}")))?;
     env.set_syntax(syntax);
     let mut errors = Vec::new();
-    for file in files {
-        let path = template_path(file);
+    for (path, file) in files {
         if !path.ends_with(TEMPLATE_SUFFIX) {
             continue;
         }
@@ -168,7 +234,7 @@ fn environment(
             errors.push(format!("templates/{path}: not valid UTF-8"));
             continue;
         };
-        if let Err(e) = env.add_template_owned(path, source) {
+        if let Err(e) = env.add_template_owned(path.clone(), source) {
             errors.push(describe(&e));
         }
     }
@@ -195,8 +261,8 @@ fn template_path(file: &include_dir::File<'_>) -> String {
 /// indentation, keys in template order), so that tools editing it later
 /// (`nestflux add role` on a Keycloak realm) change only what they add. A
 /// template that renders invalid JSON is reported like a template error.
-fn normalize(path: &str, text: String) -> Result<String, String> {
-    if !manifest::output_path(path).ends_with(".json") {
+fn normalize(path: &str, output: &str, text: String) -> Result<String, String> {
+    if !output.ends_with(".json") {
         return Ok(normalize_newline(text));
     }
     let value: serde_json::Value = serde_json::from_str(&text)
@@ -241,7 +307,7 @@ fn template_errors(errors: Vec<String>) -> UserError {
 mod tests {
     use super::*;
     use crate::answers::{FeatureSet, PartialAnswers, ProjectName};
-    use crate::manifest::When;
+    use crate::manifest::{When, only};
 
     static FIXTURE: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/tests/fixtures/template-tree");
     static BROKEN: Dir<'static> =
@@ -255,7 +321,7 @@ mod tests {
         .with_defaults(ProjectName::parse("demo-api").unwrap())
     }
 
-    const TABLE: &[(&str, When)] = &[("only-with-cors.txt", When::Feature(Feature::Cors))];
+    const TABLE: &[Rule] = &[only("only-with-cors.txt", When::Feature(Feature::Cors))];
 
     fn secrets() -> Secrets {
         Secrets::generate(&mut crate::secrets::seeded_rng(1), DEFAULT_ROLES)
@@ -337,13 +403,15 @@ mod tests {
 
     #[test]
     fn every_conditional_entry_names_an_existing_template() {
-        let mut files = Vec::new();
-        collect_files(&TEMPLATES, &mut files);
-        let paths: Vec<String> = files.into_iter().map(template_path).collect();
-        for (entry, _) in manifest::CONDITIONAL {
+        let paths: Vec<String> = template_files(&TEMPLATES)
+            .into_iter()
+            .map(|(path, _)| path)
+            .collect();
+        for rule in manifest::RULES {
             assert!(
-                paths.iter().any(|p| manifest::covers(entry, p)),
-                "manifest entry `{entry}` matches no file under templates/"
+                paths.iter().any(|p| manifest::covers(rule.template, p)),
+                "manifest entry `{}` matches no file under templates/",
+                rule.template
             );
         }
     }

@@ -1,13 +1,14 @@
 //! Snapshot tests of rendered projects: for several answer sets, the list of
 //! generated files and the full content of every file that depends on the
-//! answers (every `.jinja` template, and `nestflux.toml`).
+//! answers (every `.jinja` template, every variant of a file the manifest
+//! chooses, and `nestflux.toml`).
 //!
 //! Snapshots live in `snapshots/` and are reviewed before they are accepted
 //! (`cargo insta review`). CI never writes them: any drift fails the run.
 
 use nestflux::answers::{Answers, Database, FeatureSet, Idp, PROJECT_FILE, ProjectName};
-use nestflux::manifest::{TEMPLATE_SUFFIX, output_path};
-use nestflux::render::{DEFAULT_ROLES, FileSet, TEMPLATES, render};
+use nestflux::manifest::{RULES, varies};
+use nestflux::render::{DEFAULT_ROLES, FileSet, plan, render};
 use nestflux::secrets::{Secrets, seeded_rng};
 
 struct Case {
@@ -90,19 +91,15 @@ fn render_case(case: &Case) -> FileSet {
     render(&answers(case), &secrets()).expect("render")
 }
 
-/// Output paths of every template that is rendered rather than copied.
-fn rendered_paths() -> Vec<String> {
-    let mut out = vec![PROJECT_FILE.to_owned()];
-    let mut stack = vec![&TEMPLATES];
-    while let Some(dir) = stack.pop() {
-        for file in dir.files() {
-            let path = file.path().to_string_lossy().replace('\\', "/");
-            if path.ends_with(TEMPLATE_SUFFIX) {
-                out.push(output_path(&path).to_owned());
-            }
-        }
-        stack.extend(dir.dirs());
-    }
+/// Output paths of the files of `case` whose content depends on the answers.
+fn varying_paths(case: &Case) -> Vec<String> {
+    let mut out: Vec<String> = plan(&answers(case))
+        .expect("plan")
+        .into_iter()
+        .filter(|(_, template)| varies(template, RULES))
+        .map(|(output, _)| output)
+        .collect();
+    out.push(PROJECT_FILE.to_owned());
     out.sort();
     out
 }
@@ -123,13 +120,12 @@ fn settings() -> insta::Settings {
 
 #[test]
 fn rendered_projects_match_their_snapshots() {
-    let rendered = rendered_paths();
     settings().bind(|| {
         for case in CASES {
             let files = render_case(case);
             let listing: Vec<&str> = files.keys().map(String::as_str).collect();
             insta::assert_snapshot!(format!("{}@files", case.id), listing.join("\n"));
-            for path in rendered.iter().filter(|p| files.contains_key(*p)) {
+            for path in &varying_paths(case) {
                 let text = String::from_utf8(files[path].clone()).expect("UTF-8");
                 insta::assert_snapshot!(format!("{}@{}", case.id, path.replace('/', "__")), text);
             }
