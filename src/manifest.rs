@@ -119,41 +119,41 @@ pub const RULES: &[Rule] = &[
     ),
     only("deploy/keycloak/", KEYCLOAK),
     only("deploy/authentik/", AUTHENTIK),
-    // The HTTP defences: one file per feature (`security/mod.rs` declares them).
-    only("src/security/headers.rs", When::Feature(Feature::Headers)),
-    only("src/security/cors.rs", When::Feature(Feature::Cors)),
-    only(
-        "src/security/rate_limit.rs.jinja",
-        When::Feature(Feature::RateLimit),
+    // Where each identity provider puts the roles: its variables and the code
+    // that reads its tokens.
+    variant(
+        "src/config/roles.keycloak.rs",
+        KEYCLOAK,
+        "src/config/roles.rs",
     ),
-    only(
-        "src/security/client_ip.rs",
-        When::Feature(Feature::RateLimit),
+    variant(
+        "src/config/roles.authentik.rs",
+        AUTHENTIK,
+        "src/config/roles.rs",
     ),
-    only(
-        "src/security/rate_limit_redis.rs",
-        When::Feature(Feature::Redis),
+    variant("src/config/roles.oidc.rs", OIDC, "src/config/roles.rs"),
+    variant("src/auth/roles.keycloak.rs", KEYCLOAK, "src/auth/roles.rs"),
+    variant(
+        "src/auth/roles.authentik.rs",
+        AUTHENTIK,
+        "src/auth/roles.rs",
     ),
-    only("src/security/tls.rs", When::Feature(Feature::Tls)),
-    only(
-        "tests/api/security/headers.rs.jinja",
-        When::Feature(Feature::Headers),
+    variant("src/auth/roles.oidc.rs", OIDC, "src/auth/roles.rs"),
+    // The database: its settings, its pool, and one migration directory per
+    // database, the same tables and columns in each (tests/migrations.rs
+    // checks it). The service embeds its own.
+    variant(
+        "src/config/database.sqlite.rs.jinja",
+        SQLITE,
+        "src/config/database.rs",
     ),
-    only("tests/api/security/cors.rs", When::Feature(Feature::Cors)),
-    only(
-        "tests/api/security/rate_limit.rs",
-        When::Feature(Feature::RateLimit),
+    variant(
+        "src/config/database.postgres.rs.jinja",
+        POSTGRES,
+        "src/config/database.rs",
     ),
-    only(
-        "tests/api/security/redis.rs.jinja",
-        When::Feature(Feature::Redis),
-    ),
-    only(
-        "tests/api/security/tls.rs.jinja",
-        When::Feature(Feature::Tls),
-    ),
-    // One migration directory per database, the same tables and columns in
-    // each (tests/migrations.rs checks it). The service embeds its own.
+    variant("src/db.sqlite.rs", SQLITE, "src/db.rs"),
+    variant("src/db.postgres.rs", POSTGRES, "src/db.rs"),
     only("migrations/sqlite/", SQLITE),
     only("migrations/postgres/", POSTGRES),
     only(
@@ -164,8 +164,85 @@ pub const RULES: &[Rule] = &[
         "migrations/postgres/0002_create_audit_events.sql",
         When::Feature(Feature::AuditLog),
     ),
-    // Field-level encryption of `notes` and its key rotation.
+    // The HTTP defences: each feature its settings (`config/`), its code
+    // (`security/`, which declares what exists) and its tests.
+    only("src/config/cors.rs", When::Feature(Feature::Cors)),
+    only("src/security/cors.rs", When::Feature(Feature::Cors)),
+    only("tests/api/security/cors.rs", When::Feature(Feature::Cors)),
+    only("src/security/headers.rs", When::Feature(Feature::Headers)),
+    only(
+        "tests/api/security/headers.rs.jinja",
+        When::Feature(Feature::Headers),
+    ),
+    only(
+        "src/config/rate_limit.rs.jinja",
+        When::Feature(Feature::RateLimit),
+    ),
+    only(
+        "src/security/rate_limit.rs.jinja",
+        When::Feature(Feature::RateLimit),
+    ),
+    only(
+        "src/security/client_ip.rs",
+        When::Feature(Feature::RateLimit),
+    ),
+    only(
+        "tests/api/security/rate_limit.rs",
+        When::Feature(Feature::RateLimit),
+    ),
+    only("src/config/redis.rs", When::Feature(Feature::Redis)),
+    only(
+        "src/security/rate_limit_redis.rs",
+        When::Feature(Feature::Redis),
+    ),
+    only(
+        "tests/api/security/redis.rs.jinja",
+        When::Feature(Feature::Redis),
+    ),
+    // Plain HTTP behind a proxy, or HTTPS served by the service (`tls`).
+    only("src/config/tls.rs", When::Feature(Feature::Tls)),
+    only("src/security/tls.rs", When::Feature(Feature::Tls)),
+    variant(
+        "src/security/serve.plain.rs",
+        When::Without(Feature::Tls),
+        "src/security/serve.rs",
+    ),
+    variant(
+        "src/security/serve.tls.rs",
+        When::Feature(Feature::Tls),
+        "src/security/serve.rs",
+    ),
+    only(
+        "tests/api/security/tls.rs.jinja",
+        When::Feature(Feature::Tls),
+    ),
+    // Field-level encryption of `notes` and its key rotation: the pool carries
+    // the keys, and the items are stored sealed instead of as written.
+    only(
+        "src/config/encryption.rs",
+        When::Feature(Feature::Encryption),
+    ),
     only("src/crypto/", When::Feature(Feature::Encryption)),
+    variant(
+        "src/db/pool.plain.rs",
+        When::Without(Feature::Encryption),
+        "src/db/pool.rs",
+    ),
+    variant(
+        "src/db/pool.sealed.rs",
+        When::Feature(Feature::Encryption),
+        "src/db/pool.rs",
+    ),
+    variant(
+        "src/repo/items.plain.rs",
+        When::Without(Feature::Encryption),
+        "src/repo/items.rs",
+    ),
+    variant(
+        "src/repo/items.sealed.rs",
+        When::Feature(Feature::Encryption),
+        "src/repo/items.rs",
+    ),
     only(
         "tests/api/encryption.rs.jinja",
         When::Feature(Feature::Encryption),
@@ -173,14 +250,36 @@ pub const RULES: &[Rule] = &[
     // The tamper-evident audit log and `<binary> audit verify`.
     only("src/audit/", When::Feature(Feature::AuditLog)),
     only("tests/api/audit.rs.jinja", When::Feature(Feature::AuditLog)),
-    // Browser sessions: the login flow, the session store, its table.
+    // Browser sessions: the login flow, the session store, its table, and
+    // who is calling: a bearer token, or else a session cookie. Their events
+    // go to the audit log when there is one, else to the log only.
     only("src/session/", When::Feature(Feature::Session)),
+    variant(
+        "src/session/events.audit.rs",
+        When::Feature(Feature::AuditLog),
+        "src/session/events.rs",
+    ),
+    variant(
+        "src/session/events.log.rs",
+        When::Without(Feature::AuditLog),
+        "src/session/events.rs",
+    ),
     only(
         "src/config/session.rs.jinja",
         When::Feature(Feature::Session),
     ),
     only("src/repo/sessions.rs", When::Feature(Feature::Session)),
     only("src/routes/session.rs", When::Feature(Feature::Session)),
+    variant(
+        "src/routes/authenticate.bearer.rs",
+        When::Without(Feature::Session),
+        "src/routes/authenticate.rs",
+    ),
+    variant(
+        "src/routes/authenticate.session.rs",
+        When::Feature(Feature::Session),
+        "src/routes/authenticate.rs",
+    ),
     only(
         "migrations/sqlite/0003_create_sessions.sql",
         When::Feature(Feature::Session),

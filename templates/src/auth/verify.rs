@@ -34,8 +34,9 @@ use moka::sync::Cache;
 use serde_json::{Map, Value};
 
 use super::Principal;
+use super::claims::strings;
 use super::keys::{KeyStore, Lookup, SigningKey};
-use super::roles::{RoleMapping, strings};
+use super::roles::RoleMapping;
 use crate::config::AuthSettings;
 
 /// Why a request carries no usable token. The text of each reason is for the
@@ -141,7 +142,7 @@ impl Verifier {
             roles: self.roles.roles(&claims),
             scopes: scopes(&claims),
             claims: Arc::new(claims),
-            // Granted by the RBAC policy in `auth::authenticate`.
+            // Granted by the RBAC policy in `routes::authenticate`.
             permissions: Default::default(),
         };
         Ok(Verified {

@@ -27,7 +27,7 @@ use crate::extract::Query;
 use crate::repo::sessions::{self as store, Session};
 use crate::session::cookies::{self, PendingLogin};
 use crate::session::oidc::OidcError;
-use crate::session::{self as session_events, EventType, Outcome, RequestMeta};
+use crate::session::{EventType, Outcome, RequestMeta};
 use crate::state::AppState;
 
 /// Longest `return_to` accepted.
@@ -132,16 +132,17 @@ async fn callback(State(state): State<AppState>, request: Request) -> Result<Res
                 LoginFailure::Unavailable(reason) => (reason, provider_unavailable()),
             };
             tracing::info!(reason, "login failed");
-            session_events::record(
-                &state,
-                &meta,
-                EventType::Login,
-                Outcome::Failure,
-                None,
-                &[],
-                &reason,
-            )
-            .await;
+            state
+                .sessions
+                .record(
+                    &meta,
+                    EventType::Login,
+                    Outcome::Failure,
+                    None,
+                    &[],
+                    &reason,
+                )
+                .await;
             Err(error)
         }
     }
@@ -255,16 +256,17 @@ async fn complete_login(
             .await
             .map_err(|error| Unavailable(ErrorChain(&error).to_string()))?;
     }
-    session_events::record(
-        state,
-        meta,
-        EventType::Login,
-        Outcome::Success,
-        Some(&principal.subject),
-        &principal.roles,
-        "login",
-    )
-    .await;
+    state
+        .sessions
+        .record(
+            meta,
+            EventType::Login,
+            Outcome::Success,
+            Some(&principal.subject),
+            &principal.roles,
+            "login",
+        )
+        .await;
 
     let mut response = redirect(&pending.return_to)
         .map_err(|_| Refused("`return_to` is not a valid header value"))?;
@@ -298,16 +300,17 @@ async fn logout(State(state): State<AppState>, request: Request) -> Result<Respo
                 subject = session.subject,
                 "CSRF check failed on logout"
             );
-            session_events::record(
-                &state,
-                &meta,
-                EventType::CsrfRejected,
-                Outcome::Denied,
-                Some(&session.subject),
-                &[],
-                reason,
-            )
-            .await;
+            state
+                .sessions
+                .record(
+                    &meta,
+                    EventType::CsrfRejected,
+                    Outcome::Denied,
+                    Some(&session.subject),
+                    &[],
+                    reason,
+                )
+                .await;
             return Err(ApiError::Forbidden(
                 "logging out needs the X-CSRF-Token header and must come from this site".to_owned(),
             ));
@@ -324,16 +327,17 @@ async fn logout(State(state): State<AppState>, request: Request) -> Result<Respo
                 .oidc()
                 .end_session_url(&endpoints, &session.id_token);
         }
-        session_events::record(
-            &state,
-            &meta,
-            EventType::Logout,
-            Outcome::Success,
-            Some(&session.subject),
-            &[],
-            "logout",
-        )
-        .await;
+        state
+            .sessions
+            .record(
+                &meta,
+                EventType::Logout,
+                Outcome::Success,
+                Some(&session.subject),
+                &[],
+                "logout",
+            )
+            .await;
     }
     let mut response = Json(json!({ "end_session_url": end_session_url })).into_response();
     let headers = response.headers_mut();
@@ -376,16 +380,17 @@ async fn backchannel_logout(State(state): State<AppState>, request: Request) -> 
     match ended {
         Ok(count) => {
             tracing::info!(sessions = count, "back-channel logout");
-            session_events::record(
-                &state,
-                &meta,
-                EventType::Logout,
-                Outcome::Success,
-                sub,
-                &[],
-                "backchannel",
-            )
-            .await;
+            state
+                .sessions
+                .record(
+                    &meta,
+                    EventType::Logout,
+                    Outcome::Success,
+                    sub,
+                    &[],
+                    "backchannel",
+                )
+                .await;
             (
                 StatusCode::OK,
                 [(CACHE_CONTROL, HeaderValue::from_static("no-store"))],

@@ -2,7 +2,7 @@
 //!
 //! - Exact origins only, from `CORS_ALLOWED_ORIGINS` (`https://app.example.com`);
 //!   `*`, `null` and patterns are refused when the variable is read
-//!   (`security::settings`). No origin listed means no cross-origin access.
+//!   (`config::cors`). No origin listed means no cross-origin access.
 //! - No credentials mode: callers send `Authorization: Bearer`, which CORS
 //!   allows without `Access-Control-Allow-Credentials`, so cookies are never
 //!   involved (and `*` with credentials cannot happen).
@@ -26,6 +26,7 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
+use crate::config::cors::CorsSettings;
 use crate::error::ApiError;
 
 /// The methods cross-origin callers may use.
@@ -50,9 +51,9 @@ pub struct Cors {
 }
 
 impl Cors {
-    pub fn new(origins: &[HeaderValue]) -> Self {
+    pub fn new(settings: &CorsSettings) -> Self {
         Self {
-            origins: origins.into(),
+            origins: settings.allowed_origins.as_slice().into(),
         }
     }
 

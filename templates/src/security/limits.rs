@@ -1,15 +1,27 @@
-//! Limits every request is held to, whatever features are on.
-//!
-//! The body limit (413) and the request timeout (503) live in `startup`, next to
-//! the routes; this module bounds the request headers. hyper already refuses a
-//! request head larger than its read buffer (about 400 KiB) or with more than
-//! 100 headers; this check is much tighter and answers with a problem document.
+//! Limits every request is held to, whatever features are on: the request
+//! headers ([`header_size`], in `security::wrap`), the body ([`BODY_LIMIT`])
+//! and the time a request may take ([`REQUEST_TIMEOUT`]), which `startup` puts
+//! next to the routes. hyper already refuses a request head larger than its
+//! read buffer (about 400 KiB) or with more than 100 headers; the header check
+//! here is much tighter and answers with a problem document.
+
+use std::time::Duration;
 
 use axum::extract::Request;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use crate::error::ApiError;
+
+/// Largest request body accepted, in bytes. Larger bodies get 413.
+pub const BODY_LIMIT: usize = 64 * 1024;
+/// Longest a request may take before it is abandoned with 503. Also bounds how
+/// long graceful shutdown can wait for in-flight requests.
+///
+/// 503, not 408: 408 says the *client* was too slow to send its request (RFC
+/// 9110 §15.5.9), and clients may resend it at once; here the server was too
+/// slow to answer, which is 503 (as a gateway would say 504).
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The most bytes of request headers (names and values) accepted. Access tokens
 /// are at most 8 KiB (`auth::bearer::MAX_TOKEN_BYTES`); 16 KiB leaves room for

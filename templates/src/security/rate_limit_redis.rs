@@ -21,7 +21,7 @@ use secrecy::ExposeSecret;
 use tokio::sync::OnceCell;
 
 use super::rate_limit::{Decision, Key};
-use super::settings::{RedisFailure, RedisSettings};
+use crate::config::redis::{RedisFailure, RedisSettings};
 use crate::error::ApiError;
 
 /// KEYS[1]: the bucket; ARGV[1]: µs per token; ARGV[2]: burst.

@@ -18,10 +18,11 @@ use axum_server::Handle;
 use axum_server::tls_rustls::RustlsConfig;
 use tokio::net::TcpListener;
 
-use super::settings::TlsSettings;
+use super::limits::REQUEST_TIMEOUT;
+use crate::config::tls::TlsSettings;
 
 /// How long graceful shutdown waits for in-flight requests.
-const SHUTDOWN_GRACE: std::time::Duration = crate::startup::REQUEST_TIMEOUT;
+const SHUTDOWN_GRACE: std::time::Duration = REQUEST_TIMEOUT;
 
 pub struct Tls {
     config: RustlsConfig,

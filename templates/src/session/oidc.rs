@@ -30,7 +30,7 @@ use secrecy::ExposeSecret as _;
 use serde::{Deserialize, Serialize};
 
 use crate::auth::keys::Endpoints;
-use crate::config::SessionSettings;
+use crate::config::session::SessionSettings;
 
 /// `oauth2`'s request futures, boxed as `Send`. Awaited as they are, their
 /// opaque types keep the compiler from proving that the handlers awaiting
@@ -423,9 +423,9 @@ mod tests {
 
     #[test]
     fn the_authorization_request_carries_pkce_state_and_nonce() {
-        let settings = crate::config::SessionSettings {
+        let settings = crate::config::session::SessionSettings {
             resource: Some("urn:api".to_owned()),
-            ..crate::config::SessionSettings::for_tests()
+            ..crate::config::session::SessionSettings::for_tests()
         };
         let oidc = Oidc::new(&settings, reqwest::Client::new());
         let endpoints = Endpoints {

@@ -14,7 +14,7 @@ const OTHER: &str = "https://evil.example.net";
 
 async fn app() -> TestApp {
     spawn_app_with(|settings| {
-        settings.security.cors_allowed_origins = vec![ALLOWED.parse().unwrap()];
+        settings.cors.allowed_origins = vec![ALLOWED.parse().unwrap()];
     })
     .await
 }

@@ -17,7 +17,7 @@ use crate::idp::TestIdp;
 /// without waiting for readiness (`/health/live` needs no keys).
 async fn spawn(burst: u32, period: Duration, trust_loopback_proxy: bool) -> TestApp {
     spawn_app_against(TestIdp::start().await, |settings| {
-        let rate = &mut settings.security.rate_limit;
+        let rate = &mut settings.rate_limit;
         rate.burst = NonZeroU32::new(burst).unwrap();
         rate.period = period;
         if trust_loopback_proxy {

@@ -1,19 +1,16 @@
 //! Authentication: this service is an OAuth 2.0 resource server. Every `/api`
 //! request must carry an access token (a signed JWT) from the identity provider
 //! configured by `AUTH_ISSUER_URL`, sent as `Authorization: Bearer <token>`.
-{% if features.session %}
-//! Browsers signed in through `/auth/login` send a session cookie instead; the
-//! access token stored with their session is checked the same way (`session`).
-{% endif %}
 //!
-//! - [`authenticate`] is the middleware on the whole `/api` router (one line in
-//!   `routes::api_router`). It reads the bearer token ([`bearer`]), has the
-//!   [`Verifier`] check it ([`verify`], with keys from [`keys`]) and puts the
-//!   caller's [`Principal`] into the request, or answers 401.
+//! - `routes::access::Routes` puts authentication in front of every route that
+//!   is not public, route by route, where the route declares its access: it
+//!   reads the bearer token ([`bearer`]), has the [`Verifier`] check it
+//!   ([`verify`], with keys from [`keys`]) and puts the caller's [`Principal`]
+//!   into the request, or answers 401 ([`reject`]).
 //! - [`Principal`] is the extractor handlers take. It answers 401 when no
 //!   principal is in the request, so a handler is deny-by-default: if a route
-//!   is ever mounted without the middleware, it refuses every request instead of
-//!   running unauthenticated.
+//!   is ever mounted without authentication, it refuses every request instead
+//!   of running unauthenticated.
 //!
 //! A rejected token gets `401` with `WWW-Authenticate: Bearer error="invalid_token"`
 //! (a request without a token gets a bare `Bearer` challenge, RFC 6750 §3.1) and a
@@ -25,16 +22,14 @@ use std::collections::BTreeSet;
 use std::fmt;
 use std::sync::Arc;
 
-use axum::extract::{FromRequestParts, Request, State};
+use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use axum::middleware::Next;
-use axum::response::Response;
 use serde_json::{Map, Value};
 
 use crate::error::ApiError;
-use crate::state::AppState;
 
 pub mod bearer;
+pub mod claims;
 pub mod keys;
 pub mod roles;
 pub mod verify;
@@ -55,8 +50,8 @@ pub struct Principal {
     /// Every claim of the token, for handlers that need more (email, tenant, ...).
     pub claims: Arc<Map<String, Value>>,
     /// What the roles grant under `config/rbac.toml`, inheritance applied.
-    /// Filled in by [`authenticate`]; roles the policy does not define add
-    /// nothing.
+    /// Filled in by authentication (`routes::authenticate`); roles the policy
+    /// does not define add nothing.
     pub permissions: BTreeSet<String>,
 }
 
@@ -75,6 +70,11 @@ impl Principal {
     }
 }
 
+/// Marks a 403 of the permission check with the permission that was
+/// missing, for whoever records denials (the audit log, when it is on).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DeniedPermission(pub &'static str);
+
 /// Leaves the raw claims out: they may hold personal data (email, name) that
 /// has no business in a log line that prints a principal.
 impl fmt::Debug for Principal {
@@ -88,50 +88,9 @@ impl fmt::Debug for Principal {
     }
 }
 
-/// Establishes the caller's identity for every `/api` request, or answers 401
-/// (503 while the identity provider's keys have never been loaded).
-{% if features.session %}
-///
-/// A bearer token wins; without one, the session cookie of a signed-in
-/// browser (see `session::principal`, which also checks CSRF).
-{% endif %}
-pub async fn authenticate(
-    State(state): State<AppState>,
-    mut request: Request,
-    next: Next,
-) -> Result<Response, ApiError> {
-{% if features.session %}
-    let mut principal = match bearer::token(request.headers()) {
-        // No bearer token: a browser's session cookie may authenticate it.
-        Err(Rejection::Missing(reason)) => {
-            let meta = crate::session::RequestMeta::from_request(&request);
-            match crate::session::principal(&state, request.method(), request.headers(), &meta)
-                .await?
-            {
-                Some(principal) => principal,
-                None => return Err(reject(Rejection::Missing(reason))),
-            }
-        }
-        token => state
-            .verifier
-            .verify(token.map_err(reject)?)
-            .await
-            .map_err(reject)?,
-    };
-{% else %}
-    let token = bearer::token(request.headers()).map_err(reject)?;
-    let mut principal = state.verifier.verify(token).await.map_err(reject)?;
-{% endif %}
-    principal.permissions = state
-        .policy
-        .permissions_of(principal.roles.iter().map(String::as_str));
-    request.extensions_mut().insert(principal);
-    Ok(next.run(request).await)
-}
-
 /// Logs why a request was refused and turns the reason into the response. This
 /// runs inside the request span, so each line carries the request id.
-fn reject(rejection: Rejection) -> ApiError {
+pub fn reject(rejection: Rejection) -> ApiError {
     match rejection {
         Rejection::Missing(reason) => {
             tracing::debug!(reason, "no access token");

@@ -1,25 +1,19 @@
 //! Storage of items. The single place that reads and writes the `items` table,
 //! so a change to how a column is stored happens here and nowhere else: see
 //! [`ItemRow`] and the `bind` calls for `notes`.
-{% if features.encryption %}
 //!
 //! `notes` is encrypted (feature `encryption`, see `crate::crypto`): the column
 //! holds nonce, ciphertext and tag, `notes_key_id` the key it was sealed with,
 //! and the row id is bound as associated data, so a value copied to another row
 //! does not decrypt. Handlers only ever see plaintext [`Item`]s.
-{% endif %}
 
 use chrono::{DateTime, SubsecRound, Utc};
 use serde::Serialize;
 use uuid::Uuid;
 
-{% if features.encryption %}
 use crate::crypto::{CryptoError, Keyring};
 use crate::db::Pool;
 use crate::error::ApiError;
-{% else %}
-use crate::db::Pool;
-{% endif %}
 
 /// An item as the rest of the service sees it (and as the API returns it).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -46,7 +40,6 @@ pub struct ItemPage {
     pub items: Vec<Item>,
     pub total: i64,
 }
-{% if features.encryption %}
 
 /// Why an item could not be stored or read.
 #[derive(Debug, thiserror::Error)]
@@ -137,35 +130,6 @@ fn seal_notes(
         .map_err(|source| ItemError::Notes { id, source })?;
     Ok((Some(sealed.bytes), Some(sealed.key_id)))
 }
-{% else %}
-
-pub type Result<T, E = sqlx::Error> = std::result::Result<T, E>;
-
-/// A row as stored. Kept separate from [`Item`] so stored representations can
-/// differ from the API's (an encrypted `notes` would be decrypted here).
-#[derive(sqlx::FromRow)]
-struct ItemRow {
-    id: Uuid,
-    name: String,
-    notes: Option<String>,
-    owner: String,
-    created_at: DateTime<Utc>,
-    updated_at: DateTime<Utc>,
-}
-
-impl From<ItemRow> for Item {
-    fn from(row: ItemRow) -> Self {
-        Self {
-            id: row.id,
-            name: row.name,
-            notes: row.notes,
-            owner: row.owner,
-            created_at: row.created_at,
-            updated_at: row.updated_at,
-        }
-    }
-}
-{% endif %}
 
 /// Current time at microsecond precision: what PostgreSQL stores, so a
 /// timestamp read back equals the one returned when it was written.
@@ -176,7 +140,6 @@ fn now() -> DateTime<Utc> {
 pub async fn create(pool: &Pool, owner: &str, fields: ItemFields<'_>) -> Result<Item> {
     let now = now();
     let id = Uuid::new_v4();
-{% if features.encryption %}
     let (notes, notes_key_id) = seal_notes(pool.keys(), id, fields.notes)?;
     let row = sqlx::query_as::<_, ItemRow>(
         "INSERT INTO items (id, name, notes, notes_key_id, owner, created_at, updated_at)
@@ -187,51 +150,29 @@ pub async fn create(pool: &Pool, owner: &str, fields: ItemFields<'_>) -> Result<
     .bind(fields.name)
     .bind(notes)
     .bind(notes_key_id)
-{% else %}
-    let row = sqlx::query_as::<_, ItemRow>(
-        "INSERT INTO items (id, name, notes, owner, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6)
-         RETURNING id, name, notes, owner, created_at, updated_at",
-    )
-    .bind(id)
-    .bind(fields.name)
-    .bind(fields.notes)
-{% endif %}
     .bind(owner)
     .bind(now)
     .bind(now)
     .fetch_one(pool.sql())
     .await?;
-    {{ "row.decrypt(pool.keys())" if features.encryption else "Ok(row.into())" }}
+    row.decrypt(pool.keys())
 }
 
 pub async fn get(pool: &Pool, id: Uuid) -> Result<Option<Item>> {
     let row = sqlx::query_as::<_, ItemRow>(
-{% if features.encryption %}
         "SELECT id, name, notes, notes_key_id, owner, created_at, updated_at
          FROM items WHERE id = $1",
-{% else %}
-        "SELECT id, name, notes, owner, created_at, updated_at FROM items WHERE id = $1",
-{% endif %}
     )
     .bind(id)
     .fetch_optional(pool.sql())
     .await?;
-{% if features.encryption %}
     row.map(|row| row.decrypt(pool.keys())).transpose()
-{% else %}
-    Ok(row.map(Item::from))
-{% endif %}
 }
 
 /// Items in creation order (ties broken by id, so pages never overlap).
 pub async fn list(pool: &Pool, limit: i64, offset: i64) -> Result<ItemPage> {
     let rows = sqlx::query_as::<_, ItemRow>(
-{% if features.encryption %}
         "SELECT id, name, notes, notes_key_id, owner, created_at, updated_at FROM items
-{% else %}
-        "SELECT id, name, notes, owner, created_at, updated_at FROM items
-{% endif %}
          ORDER BY created_at, id
          LIMIT $1 OFFSET $2",
     )
@@ -245,21 +186,16 @@ pub async fn list(pool: &Pool, limit: i64, offset: i64) -> Result<ItemPage> {
         .fetch_one(pool.sql())
         .await?;
     Ok(ItemPage {
-{% if features.encryption %}
         items: rows
             .into_iter()
             .map(|row| row.decrypt(pool.keys()))
             .collect::<Result<_>>()?,
-{% else %}
-        items: rows.into_iter().map(Item::from).collect(),
-{% endif %}
         total,
     })
 }
 
 /// Replaces `name` and `notes`; `None` when there is no such item.
 pub async fn update(pool: &Pool, id: Uuid, fields: ItemFields<'_>) -> Result<Option<Item>> {
-{% if features.encryption %}
     let (notes, notes_key_id) = seal_notes(pool.keys(), id, fields.notes)?;
     let row = sqlx::query_as::<_, ItemRow>(
         "UPDATE items SET name = $1, notes = $2, notes_key_id = $3, updated_at = $4
@@ -269,24 +205,11 @@ pub async fn update(pool: &Pool, id: Uuid, fields: ItemFields<'_>) -> Result<Opt
     .bind(fields.name)
     .bind(notes)
     .bind(notes_key_id)
-{% else %}
-    let row = sqlx::query_as::<_, ItemRow>(
-        "UPDATE items SET name = $1, notes = $2, updated_at = $3
-         WHERE id = $4
-         RETURNING id, name, notes, owner, created_at, updated_at",
-    )
-    .bind(fields.name)
-    .bind(fields.notes)
-{% endif %}
     .bind(now())
     .bind(id)
     .fetch_optional(pool.sql())
     .await?;
-{% if features.encryption %}
     row.map(|row| row.decrypt(pool.keys())).transpose()
-{% else %}
-    Ok(row.map(Item::from))
-{% endif %}
 }
 
 /// `false` when there was no such item.
@@ -297,7 +220,6 @@ pub async fn delete(pool: &Pool, id: Uuid) -> Result<bool> {
         .await?;
     Ok(result.rows_affected() > 0)
 }
-{% if features.encryption %}
 
 /// Progress of [`rotate_batch`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -366,4 +288,3 @@ pub async fn rotate_batch(pool: &Pool, batch_size: i64) -> Result<Rotated> {
         remaining,
     })
 }
-{% endif %}

@@ -1,14 +1,11 @@
-//! Accepting connections{% if features.tls %}: plain HTTP, or HTTPS when `TLS_CERT_PATH` is set (see
-//! [`super::tls`]){% endif %}.
+//! Accepting connections: plain HTTP.
 //!
 //! The router is served with its peers' addresses (`ConnectInfo<SocketAddr>`),
 //! which the per-IP rate limit and the logs rely on.
-{% if not features.tls %}
 //!
 //! TLS: this service speaks plain HTTP and expects a TLS-terminating proxy (a
 //! load balancer, an ingress, Caddy, nginx) in front of it; see the README.
 //! Generate the project with the `tls` feature to serve HTTPS directly.
-{% endif %}
 
 use std::future::Future;
 use std::io;
@@ -17,45 +14,41 @@ use std::net::SocketAddr;
 use axum::Router;
 use tokio::net::TcpListener;
 
-use super::SecuritySettings;
-{% if features.tls %}
-use super::tls::Tls;
-{% endif %}
+use crate::config::Settings;
 
-/// A bound listener, with its TLS configuration loaded when there is one (so
-/// that a bad certificate stops the service at start).
+/// Why the service cannot accept connections.
+#[derive(Debug, thiserror::Error)]
+pub enum ListenError {
+    #[error("cannot listen on {addr}")]
+    Bind {
+        addr: SocketAddr,
+        #[source]
+        source: io::Error,
+    },
+}
+
+/// A bound listener.
 pub struct Listener {
     tcp: TcpListener,
-{% if features.tls %}
-    tls: Option<Tls>,
-{% endif %}
 }
 
 impl Listener {
-    pub async fn new(tcp: TcpListener, settings: &SecuritySettings) -> io::Result<Self> {
-{% if features.tls %}
-        let tls = match &settings.tls {
-            Some(tls) => Some(Tls::load(tls).await?),
-            None => None,
-        };
-        Ok(Self { tcp, tls })
-{% else %}
-        let _ = settings;
+    /// Binds `BIND_ADDR`.
+    pub async fn bind(settings: &Settings) -> Result<Self, ListenError> {
+        let addr = settings.bind_addr;
+        let tcp = TcpListener::bind(addr)
+            .await
+            .map_err(|source| ListenError::Bind { addr, source })?;
         Ok(Self { tcp })
-{% endif %}
     }
 
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         self.tcp.local_addr()
     }
 
-    /// Whether clients must use `https://`.
+    /// Whether clients must use `https://`: never, here.
     pub fn is_tls(&self) -> bool {
-{% if features.tls %}
-        self.tls.is_some()
-{% else %}
         false
-{% endif %}
     }
 
     /// Serves `router` until `shutdown` resolves, then lets in-flight requests
@@ -65,11 +58,6 @@ impl Listener {
         router: Router,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> io::Result<()> {
-{% if features.tls %}
-        if let Some(tls) = self.tls {
-            return tls.serve(self.tcp, router, shutdown).await;
-        }
-{% endif %}
         axum::serve(
             self.tcp,
             router.into_make_service_with_connect_info::<SocketAddr>(),

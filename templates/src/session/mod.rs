@@ -12,7 +12,7 @@
 //!   in the cookie, only its SHA-256 stored, the tokens encrypted at rest,
 //!   with an idle and an absolute timeout.
 //! - **Requests**: `/api` takes a bearer token as before, or else the session
-//!   cookie ([`principal`]): the stored access token is verified exactly like a
+//!   cookie ([`Sessions::principal`]): the stored access token is verified exactly like a
 //!   bearer token, so roles and permissions work the same. Shortly before it
 //!   expires it is refreshed, once per session however many requests arrive at
 //!   the same time ([`Sessions::refresh`]).
@@ -29,9 +29,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use aws_lc_rs::constant_time::verify_slices_are_equal;
-{% if not features.audit_log %}
-use axum::extract::Request;
-{% endif %}
 use axum::http::header::ORIGIN;
 use axum::http::{HeaderMap, Method};
 use base64::Engine as _;
@@ -39,18 +36,17 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
 use moka::sync::Cache;
 
-{% if features.audit_log %}
-pub use crate::audit::{EventType, Outcome, RequestMeta};
-{% endif %}
-use crate::auth::{Principal, Rejection};
-use crate::config::SessionSettings;
+use crate::auth::{Principal, Rejection, Verifier};
+use crate::config::session::SessionSettings;
 use crate::db::Pool;
 use crate::error::{ApiError, ErrorChain};
 use crate::repo::sessions::{self as store, Session, Tokens};
-use crate::state::AppState;
 
 pub mod cookies;
+mod events;
 pub mod oidc;
+
+pub use events::{EventType, Outcome, RequestMeta};
 
 use cookies::Cookies;
 use oidc::{IssuedTokens, Oidc};
@@ -66,6 +62,10 @@ const FALLBACK_ACCESS_LIFETIME: Duration = Duration::from_secs(60);
 /// The login flow and the sessions, shared by every request.
 pub struct Sessions {
     settings: SessionSettings,
+    /// Where the sessions are stored.
+    db: Pool,
+    /// Checks the access tokens stored with the sessions, like bearer tokens.
+    verifier: Arc<Verifier>,
     oidc: Oidc,
     cookies: Cookies,
     /// One lock per session being refreshed: concurrent requests of a session
@@ -78,10 +78,13 @@ pub struct Sessions {
 const SESSION_ENDED: &str = "the session has ended: sign in again at /auth/login";
 
 impl Sessions {
-    /// `http` is the key store's client (`auth::keys::KeyStore::http`).
-    pub fn new(settings: &SessionSettings, http: reqwest::Client) -> Self {
+    /// The provider is reached with the key store's client
+    /// (`auth::keys::KeyStore::http`).
+    pub fn new(settings: &SessionSettings, db: Pool, verifier: Arc<Verifier>) -> Self {
         Self {
-            oidc: Oidc::new(settings, http),
+            oidc: Oidc::new(settings, verifier.keys().http().clone()),
+            db,
+            verifier,
             cookies: Cookies::new(settings.cookie_secure),
             settings: settings.clone(),
             refreshing: Cache::builder()
@@ -156,7 +159,6 @@ impl Sessions {
     /// expire. Concurrent callers for one session share one refresh.
     async fn fresh_access_token(
         &self,
-        state: &AppState,
         meta: &RequestMeta,
         session: Session,
     ) -> Result<String, ApiError> {
@@ -168,7 +170,7 @@ impl Sessions {
             .get_with(session.id_hash.clone(), Default::default);
         let _refreshing = lock.lock().await;
         let seen = session.access_token;
-        let Some(session) = store::find(&state.db, &session.id_hash).await? else {
+        let Some(session) = store::find(&self.db, &session.id_hash).await? else {
             return Err(ApiError::Unauthorized(SESSION_ENDED.to_owned()));
         };
         let now = Utc::now();
@@ -178,7 +180,7 @@ impl Sessions {
         if session.access_token != seen || !self.needs_refresh(&session, now) {
             return Ok(session.access_token);
         }
-        self.refresh(state, meta, session, now).await
+        self.refresh(meta, session, now).await
     }
 
     /// Trades the session's refresh token for new tokens and stores them.
@@ -192,7 +194,6 @@ impl Sessions {
     ///   actually expires, then 503.
     async fn refresh(
         &self,
-        state: &AppState,
         meta: &RequestMeta,
         session: Session,
         now: DateTime<Utc>,
@@ -202,10 +203,10 @@ impl Sessions {
             if session.access_expires_at > now {
                 return Ok(session.access_token.clone());
             }
-            store::delete(&state.db, &session.id_hash).await?;
+            store::delete(&self.db, &session.id_hash).await?;
             return Err(ApiError::Unauthorized(SESSION_ENDED.to_owned()));
         };
-        let Some(endpoints) = state.verifier.keys().endpoints() else {
+        let Some(endpoints) = self.verifier.keys().endpoints() else {
             return usable_until_expiry(&session, now, "the discovery document is not loaded");
         };
         let who = Some(session.subject.as_str());
@@ -213,7 +214,7 @@ impl Sessions {
             Ok(tokens) => {
                 let access_expires_at = access_expiry(&tokens, now);
                 let stored = store::update_tokens(
-                    &state.db,
+                    &self.db,
                     &session.id_hash,
                     &Tokens {
                         access_token: &tokens.access_token,
@@ -227,8 +228,7 @@ impl Sessions {
                     // Logged out while the refresh was under way.
                     return Err(ApiError::Unauthorized(SESSION_ENDED.to_owned()));
                 }
-                record(
-                    state,
+                self.record(
                     meta,
                     EventType::SessionRefresh,
                     Outcome::Success,
@@ -241,7 +241,7 @@ impl Sessions {
             }
             Err(error) if error.is_invalid_grant() => {
                 let action = if error.reports_reuse() {
-                    let ended = store::delete_by_subject(&state.db, &session.subject).await?;
+                    let ended = store::delete_by_subject(&self.db, &session.subject).await?;
                     tracing::warn!(
                         subject = session.subject,
                         sessions = ended,
@@ -250,12 +250,11 @@ impl Sessions {
                     );
                     "refresh_token_reused"
                 } else {
-                    store::delete(&state.db, &session.id_hash).await?;
+                    store::delete(&self.db, &session.id_hash).await?;
                     tracing::info!(error = %error, "the identity provider refused a refresh token: the session ended");
                     "refresh_token_refused"
                 };
-                record(
-                    state,
+                self.record(
                     meta,
                     EventType::SessionRefresh,
                     Outcome::Failure,
@@ -267,8 +266,7 @@ impl Sessions {
                 Err(ApiError::Unauthorized(SESSION_ENDED.to_owned()))
             }
             Err(error) => {
-                record(
-                    state,
+                self.record(
                     meta,
                     EventType::SessionRefresh,
                     Outcome::Failure,
@@ -282,9 +280,75 @@ impl Sessions {
         }
     }
 
+    /// The principal of a request carrying a session cookie, `None` when it
+    /// carries none. Called by `routes::authenticate` when there is no bearer
+    /// token.
+    ///
+    /// An unknown or ended session is a 401 (an ended one is deleted); a
+    /// cookie-authenticated change failing the CSRF check is a 403.
+    pub async fn principal(
+        &self,
+        method: &Method,
+        headers: &HeaderMap,
+        meta: &RequestMeta,
+    ) -> Result<Option<Principal>, ApiError> {
+        let Some(id) = self.session_id(headers) else {
+            return Ok(None);
+        };
+        let id_hash = cookies::hash(id);
+        let Some(session) = store::find(&self.db, &id_hash).await? else {
+            return Err(ApiError::Unauthorized(SESSION_ENDED.to_owned()));
+        };
+        let now = Utc::now();
+        if self.has_ended(&session, now) {
+            store::delete(&self.db, &id_hash).await?;
+            tracing::debug!("a request came with an ended session");
+            return Err(ApiError::Unauthorized(SESSION_ENDED.to_owned()));
+        }
+        if let Err(reason) = self.check_csrf(method, headers, &session) {
+            tracing::warn!(reason, subject = session.subject, "CSRF check failed");
+            self.record(
+                meta,
+                EventType::CsrfRejected,
+                Outcome::Denied,
+                Some(&session.subject),
+                &[],
+                reason,
+            )
+            .await;
+            return Err(ApiError::Forbidden(
+                "a change made with the session cookie needs the X-CSRF-Token header and must come from this site"
+                    .to_owned(),
+            ));
+        }
+        let last_seen_at = session.last_seen_at;
+        let access_token = self.fresh_access_token(meta, session).await?;
+        let principal = self
+            .verifier
+            .verify(&access_token)
+            .await
+            .map_err(|rejection| match rejection {
+                Rejection::KeysUnavailable => ApiError::ServiceUnavailable(
+                    "the identity provider cannot be reached yet, try again shortly".to_owned(),
+                ),
+                other => {
+                    tracing::info!(reason = %other, "a session's access token does not verify");
+                    ApiError::Unauthorized(SESSION_ENDED.to_owned())
+                }
+            })?;
+        if (now - last_seen_at)
+            .to_std()
+            .is_ok_and(|elapsed| elapsed >= self.touch_interval())
+        {
+            store::touch(&self.db, &id_hash, now).await?;
+        }
+        Ok(Some(principal))
+    }
+
     /// Removes ended sessions every few minutes, so the table does not grow
     /// with sessions nobody comes back to. The task ends with the pool.
-    pub fn spawn_purge(self: &Arc<Self>, pool: Pool) -> tokio::task::JoinHandle<()> {
+    pub fn spawn_purge(self: &Arc<Self>) -> tokio::task::JoinHandle<()> {
+        let pool = self.db.clone();
         let idle_timeout = self.settings.idle_timeout;
         tokio::spawn(async move {
             let mut interval = tokio::time::interval(PURGE_INTERVAL);
@@ -327,73 +391,6 @@ fn usable_until_expiry(
     }
 }
 
-/// The principal of a request carrying a session cookie, `None` when it
-/// carries none. Called by `auth::authenticate` when there is no bearer token.
-///
-/// An unknown or ended session is a 401 (an ended one is deleted); a
-/// cookie-authenticated change failing the CSRF check is a 403.
-pub async fn principal(
-    state: &AppState,
-    method: &Method,
-    headers: &HeaderMap,
-    meta: &RequestMeta,
-) -> Result<Option<Principal>, ApiError> {
-    let sessions = &state.sessions;
-    let Some(id) = sessions.session_id(headers) else {
-        return Ok(None);
-    };
-    let id_hash = cookies::hash(id);
-    let Some(session) = store::find(&state.db, &id_hash).await? else {
-        return Err(ApiError::Unauthorized(SESSION_ENDED.to_owned()));
-    };
-    let now = Utc::now();
-    if sessions.has_ended(&session, now) {
-        store::delete(&state.db, &id_hash).await?;
-        tracing::debug!("a request came with an ended session");
-        return Err(ApiError::Unauthorized(SESSION_ENDED.to_owned()));
-    }
-    if let Err(reason) = sessions.check_csrf(method, headers, &session) {
-        tracing::warn!(reason, subject = session.subject, "CSRF check failed");
-        record(
-            state,
-            meta,
-            EventType::CsrfRejected,
-            Outcome::Denied,
-            Some(&session.subject),
-            &[],
-            reason,
-        )
-        .await;
-        return Err(ApiError::Forbidden(
-            "a change made with the session cookie needs the X-CSRF-Token header and must come from this site"
-                .to_owned(),
-        ));
-    }
-    let last_seen_at = session.last_seen_at;
-    let access_token = sessions.fresh_access_token(state, meta, session).await?;
-    let principal =
-        state
-            .verifier
-            .verify(&access_token)
-            .await
-            .map_err(|rejection| match rejection {
-                Rejection::KeysUnavailable => ApiError::ServiceUnavailable(
-                    "the identity provider cannot be reached yet, try again shortly".to_owned(),
-                ),
-                other => {
-                    tracing::info!(reason = %other, "a session's access token does not verify");
-                    ApiError::Unauthorized(SESSION_ENDED.to_owned())
-                }
-            })?;
-    if (now - last_seen_at)
-        .to_std()
-        .is_ok_and(|elapsed| elapsed >= sessions.touch_interval())
-    {
-        store::touch(&state.db, &id_hash, now).await?;
-    }
-    Ok(Some(principal))
-}
-
 /// When a freshly issued access token expires: `expires_in` when the
 /// provider says, else the token's own `exp`.
 pub fn access_expiry(tokens: &IssuedTokens, now: DateTime<Utc>) -> DateTime<Utc> {
@@ -414,77 +411,6 @@ fn unverified_lifetime(token: &str, now: DateTime<Utc>) -> Option<Duration> {
     u64::try_from(exp - now.timestamp())
         .ok()
         .map(Duration::from_secs)
-}
-
-{% if not features.audit_log %}
-/// What an event says about the request it happened in.
-#[derive(Debug, Clone)]
-pub struct RequestMeta {
-    request_id: Option<String>,
-    path: String,
-}
-
-impl RequestMeta {
-    pub fn from_request(request: &Request) -> Self {
-        Self {
-            request_id: request
-                .headers()
-                .get("x-request-id")
-                .and_then(|value| value.to_str().ok())
-                .map(str::to_owned),
-            path: request.uri().path().to_owned(),
-        }
-    }
-}
-
-/// The session events, logged on the `session` target (the `audit-log`
-/// feature would also store them in a tamper-evident table).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum EventType {
-    Login,
-    SessionRefresh,
-    Logout,
-    CsrfRejected,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Outcome {
-    Success,
-    Failure,
-    Denied,
-}
-
-{% endif %}
-/// Records a session event: who (`subject` and `roles`, when known), what
-/// (`action`), and how it went.
-pub async fn record(
-    {{ "state" if features.audit_log else "_state" }}: &AppState,
-    meta: &RequestMeta,
-    event_type: EventType,
-    outcome: Outcome,
-    subject: Option<&str>,
-    roles: &[String],
-    action: &str,
-) {
-{% if features.audit_log %}
-    let mut event = crate::audit::AuditEvent::new(event_type, outcome, meta);
-    event.subject = subject.map(str::to_owned);
-    event.roles = roles.to_vec();
-    event.action = action.to_owned();
-    crate::audit::record_or_log(&state.db, &event).await;
-{% else %}
-    tracing::info!(
-        target: "session",
-        event = ?event_type,
-        outcome = ?outcome,
-        subject,
-        ?roles,
-        action,
-        request_id = meta.request_id.as_deref(),
-        path = meta.path,
-        "session event"
-    );
-{% endif %}
 }
 
 #[cfg(test)]

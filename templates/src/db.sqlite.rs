@@ -1,0 +1,87 @@
+//! The database (SQLite): connection pool, embedded migrations and a readiness check.
+//!
+//! Everything database-specific lives here and in `config/database.rs`
+//! (`DatabaseSettings::connect_options`); the rest of the code uses [`Pool`].
+
+use std::time::Duration;
+
+use sqlx::migrate::{MigrateError, Migrator};
+use sqlx::sqlite::SqlitePoolOptions;
+
+use crate::config::{ConfigError, DatabaseSettings};
+
+mod pool;
+
+pub use pool::Pool;
+
+/// The sqlx pool of this database.
+pub type SqlPool = sqlx::SqlitePool;
+
+/// The SQL files in `migrations/sqlite/`, compiled into the binary so a
+/// deployment is a single file. `build.rs` makes cargo rebuild when a migration
+/// is added.
+static MIGRATOR: Migrator = sqlx::migrate!("./migrations/sqlite");
+
+/// How long a request waits for a free connection before giving up with an error
+/// (instead of hanging while the database is unavailable).
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
+
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("cannot create the database directory `{path}`")]
+    CreateDir {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot connect to the database")]
+    Connect(#[source] sqlx::Error),
+    #[error("cannot apply the database migrations")]
+    Migrate(#[from] MigrateError),
+}
+
+/// Opens the pool. For SQLite the directory of the database file is created
+/// first: SQLite creates the file (`mode=rwc`) but not missing directories.
+pub async fn connect(settings: &DatabaseSettings) -> Result<Pool, DbError> {
+    let options = settings.connect_options()?;
+
+    let path = options.get_filename();
+    // In-memory databases have no directory; `data/app.db` has `data`.
+    if !path.as_os_str().is_empty()
+        && !path.to_string_lossy().starts_with("file:")
+        && let Some(dir) = path.parent().filter(|dir| !dir.as_os_str().is_empty())
+    {
+        std::fs::create_dir_all(dir).map_err(|source| DbError::CreateDir {
+            path: dir.display().to_string(),
+            source,
+        })?;
+    }
+
+    let sql = SqlitePoolOptions::new()
+        .acquire_timeout(ACQUIRE_TIMEOUT)
+        .connect_with(options)
+        .await
+        .map_err(DbError::Connect)?;
+    Ok(Pool::new(sql, settings))
+}
+
+/// A pool that connects on first use, for unit tests that need no tables: an
+/// in-memory database.
+#[cfg(test)]
+fn lazy_for_tests() -> SqlPool {
+    SqlPool::connect_lazy("sqlite::memory:").expect("a valid test database URL")
+}
+
+/// Applies the embedded migrations that have not run yet.
+pub async fn migrate(pool: &Pool) -> Result<(), DbError> {
+    MIGRATOR.run(pool.sql()).await?;
+    Ok(())
+}
+
+/// Checks that the database answers a trivial query; used by `/health/ready`.
+pub async fn ping(pool: &Pool) -> Result<(), sqlx::Error> {
+    sqlx::query("SELECT 1").execute(pool.sql()).await?;
+    Ok(())
+}

@@ -1,0 +1,144 @@
+//! Storage of items. The single place that reads and writes the `items` table,
+//! so a change to how a column is stored happens here and nowhere else: see
+//! [`ItemRow`] and the `bind` calls for `notes`.
+
+use chrono::{DateTime, SubsecRound, Utc};
+use serde::Serialize;
+use uuid::Uuid;
+
+use crate::db::Pool;
+
+/// An item as the rest of the service sees it (and as the API returns it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Item {
+    pub id: Uuid,
+    pub name: String,
+    pub notes: Option<String>,
+    /// The subject of the principal that created the item.
+    pub owner: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// The fields a caller may set, already validated.
+#[derive(Debug, Clone)]
+pub struct ItemFields<'a> {
+    pub name: &'a str,
+    pub notes: Option<&'a str>,
+}
+
+/// One page of items plus the total count, for pagination.
+#[derive(Debug, Clone)]
+pub struct ItemPage {
+    pub items: Vec<Item>,
+    pub total: i64,
+}
+
+pub type Result<T, E = sqlx::Error> = std::result::Result<T, E>;
+
+/// A row as stored. Kept separate from [`Item`] so stored representations can
+/// differ from the API's (an encrypted `notes` would be decrypted here).
+#[derive(sqlx::FromRow)]
+struct ItemRow {
+    id: Uuid,
+    name: String,
+    notes: Option<String>,
+    owner: String,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+impl From<ItemRow> for Item {
+    fn from(row: ItemRow) -> Self {
+        Self {
+            id: row.id,
+            name: row.name,
+            notes: row.notes,
+            owner: row.owner,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        }
+    }
+}
+
+/// Current time at microsecond precision: what PostgreSQL stores, so a
+/// timestamp read back equals the one returned when it was written.
+fn now() -> DateTime<Utc> {
+    Utc::now().trunc_subsecs(6)
+}
+
+pub async fn create(pool: &Pool, owner: &str, fields: ItemFields<'_>) -> Result<Item> {
+    let now = now();
+    let id = Uuid::new_v4();
+    let row = sqlx::query_as::<_, ItemRow>(
+        "INSERT INTO items (id, name, notes, owner, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6)
+         RETURNING id, name, notes, owner, created_at, updated_at",
+    )
+    .bind(id)
+    .bind(fields.name)
+    .bind(fields.notes)
+    .bind(owner)
+    .bind(now)
+    .bind(now)
+    .fetch_one(pool.sql())
+    .await?;
+    Ok(row.into())
+}
+
+pub async fn get(pool: &Pool, id: Uuid) -> Result<Option<Item>> {
+    let row = sqlx::query_as::<_, ItemRow>(
+        "SELECT id, name, notes, owner, created_at, updated_at FROM items WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_optional(pool.sql())
+    .await?;
+    Ok(row.map(Item::from))
+}
+
+/// Items in creation order (ties broken by id, so pages never overlap).
+pub async fn list(pool: &Pool, limit: i64, offset: i64) -> Result<ItemPage> {
+    let rows = sqlx::query_as::<_, ItemRow>(
+        "SELECT id, name, notes, owner, created_at, updated_at FROM items
+         ORDER BY created_at, id
+         LIMIT $1 OFFSET $2",
+    )
+    .bind(limit)
+    .bind(offset)
+    .fetch_all(pool.sql())
+    .await?;
+    // A second statement: under concurrent writes `total` may be off by the
+    // writes in between, which is acceptable for pagination hints.
+    let total = sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM items")
+        .fetch_one(pool.sql())
+        .await?;
+    Ok(ItemPage {
+        items: rows.into_iter().map(Item::from).collect(),
+        total,
+    })
+}
+
+/// Replaces `name` and `notes`; `None` when there is no such item.
+pub async fn update(pool: &Pool, id: Uuid, fields: ItemFields<'_>) -> Result<Option<Item>> {
+    let row = sqlx::query_as::<_, ItemRow>(
+        "UPDATE items SET name = $1, notes = $2, updated_at = $3
+         WHERE id = $4
+         RETURNING id, name, notes, owner, created_at, updated_at",
+    )
+    .bind(fields.name)
+    .bind(fields.notes)
+    .bind(now())
+    .bind(id)
+    .fetch_optional(pool.sql())
+    .await?;
+    Ok(row.map(Item::from))
+}
+
+/// `false` when there was no such item.
+pub async fn delete(pool: &Pool, id: Uuid) -> Result<bool> {
+    let result = sqlx::query("DELETE FROM items WHERE id = $1")
+        .bind(id)
+        .execute(pool.sql())
+        .await?;
+    Ok(result.rows_affected() > 0)
+}
