@@ -139,6 +139,36 @@ pub const RULES: &[Rule] = &[
         "src/auth/roles.rs",
     ),
     variant("src/auth/roles.oidc.rs", OIDC, "src/auth/roles.rs"),
+    variant(
+        "tests/api/auth/roles.keycloak.rs",
+        KEYCLOAK,
+        "tests/api/auth/roles.rs",
+    ),
+    variant(
+        "tests/api/auth/roles.authentik.rs",
+        AUTHENTIK,
+        "tests/api/auth/roles.rs",
+    ),
+    variant(
+        "tests/api/auth/roles.oidc.rs",
+        OIDC,
+        "tests/api/auth/roles.rs",
+    ),
+    variant(
+        "tests/api/idp/provider.keycloak.rs",
+        KEYCLOAK,
+        "tests/api/idp/provider.rs",
+    ),
+    variant(
+        "tests/api/idp/provider.authentik.rs",
+        AUTHENTIK,
+        "tests/api/idp/provider.rs",
+    ),
+    variant(
+        "tests/api/idp/provider.oidc.rs",
+        OIDC,
+        "tests/api/idp/provider.rs",
+    ),
     // The database: its settings, its pool, and one migration directory per
     // database, the same tables and columns in each (tests/migrations.rs
     // checks it). The service embeds its own.
@@ -154,6 +184,16 @@ pub const RULES: &[Rule] = &[
     ),
     variant("src/db.sqlite.rs", SQLITE, "src/db.rs"),
     variant("src/db.postgres.rs", POSTGRES, "src/db.rs"),
+    variant(
+        "tests/api/database.sqlite.rs",
+        SQLITE,
+        "tests/api/database.rs",
+    ),
+    variant(
+        "tests/api/database.postgres.rs",
+        POSTGRES,
+        "tests/api/database.rs",
+    ),
     only("migrations/sqlite/", SQLITE),
     only("migrations/postgres/", POSTGRES),
     only(
@@ -291,6 +331,25 @@ pub const RULES: &[Rule] = &[
     only(
         "tests/api/session.rs.jinja",
         When::Feature(Feature::Session),
+    ),
+    only("tests/api/cookies.rs", When::Feature(Feature::Session)),
+    // The test identity provider as an authorization server, with the paths
+    // and wordings of each provider.
+    only("tests/api/idp/login/", When::Feature(Feature::Session)),
+    variant(
+        "tests/api/idp/login/paths.keycloak.rs",
+        KEYCLOAK,
+        "tests/api/idp/login/paths.rs",
+    ),
+    variant(
+        "tests/api/idp/login/paths.authentik.rs",
+        AUTHENTIK,
+        "tests/api/idp/login/paths.rs",
+    ),
+    variant(
+        "tests/api/idp/login/paths.oidc.rs",
+        OIDC,
+        "tests/api/idp/login/paths.rs",
     ),
 ];
 

@@ -16,6 +16,9 @@ use crate::helpers::{
 };
 use crate::idp::{KEYS, TestIdp, base64url, now};
 
+/// The attacks and checks that depend on the identity provider.
+mod roles;
+
 /// Claims of a valid token for the test subject.
 fn claims(app: &TestApp) -> Map<String, Value> {
     app.idp.claims(TEST_SUBJECT, &["viewer"])
@@ -81,57 +84,6 @@ async fn a_valid_token_gets_200_and_me_shows_subject_roles_and_scopes() {
         "{body}"
     );
 }
-
-{% if idp == "keycloak" %}
-#[tokio::test]
-async fn keycloak_client_roles_count_for_our_client_only() {
-    let app = spawn_app().await;
-    let mut claims = claims(&app);
-    // AUTH_CLIENT_ID defaults to the audience.
-    let ours = crate::idp::AUDIENCE;
-    claims["realm_access"] = json!({ "roles": [] });
-    claims["resource_access"] = json!({
-        ours: { "roles": ["editor"] },
-        "other-client": { "roles": ["admin"] },
-    });
-
-    let body: Value = me(&app, &signed(&claims)).await.json().await.unwrap();
-
-    assert_eq!(body["roles"], json!(["editor"]));
-}
-
-#[tokio::test]
-async fn a_token_signed_with_the_keycloak_encryption_key_is_rejected() {
-    // The test IdP publishes KEYS.rsa[2] as `enc-1` with `use: enc`, as
-    // Keycloak publishes its encryption keys: it must never verify a signature.
-    let app = spawn_app().await;
-    let mut header = KEYS.rsa[2].header();
-    header.kid = Some("enc-1".to_owned());
-
-    assert_rejected(&app, &KEYS.rsa[2].sign(&header, &claims(&app))).await;
-}
-{% elif idp == "authentik" %}
-#[tokio::test]
-async fn authentik_groups_are_the_roles() {
-    let app = spawn_app().await;
-    let token = app.idp.token("bob", &["admin", "viewer"]);
-
-    let body: Value = me(&app, &token).await.json().await.unwrap();
-
-    assert_eq!(body["roles"], json!(["admin", "viewer"]));
-}
-{% else %}
-#[tokio::test]
-async fn the_roles_claim_can_be_a_dot_path_and_a_single_string() {
-    let app = spawn_app_with(|settings| settings.auth.roles.claim = "app.roles".to_owned()).await;
-    let mut claims = claims(&app);
-    claims.insert("app".to_owned(), json!({ "roles": "editor" }));
-
-    let body: Value = me(&app, &signed(&claims)).await.json().await.unwrap();
-
-    assert_eq!(body["roles"], json!(["editor"]));
-}
-{% endif %}
 
 #[tokio::test]
 async fn an_es256_token_from_an_ec_key_is_accepted() {

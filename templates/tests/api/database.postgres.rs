@@ -1,6 +1,5 @@
 //! A fresh, empty database for each test, removed when the test ends (even
 //! when it fails), so tests run in parallel and leave nothing behind.
-{% if database == "postgres" %}
 //!
 //! Tests need a PostgreSQL server: `TEST_DATABASE_URL` (or the same variable in
 //! `.env`), default `postgres://postgres@127.0.0.1:5432/postgres`. The role must
@@ -97,37 +96,6 @@ fn server_url() -> String {
         .filter(|url| !url.is_empty())
         .unwrap_or_else(|| DEFAULT_SERVER.to_owned())
 }
-{% else %}
-
-use std::path::PathBuf;
-
-use serde_json::json;
-use tempfile::TempDir;
-
-use crate::helpers::spawn_app;
-
-pub struct TestDatabase {
-    /// The URL of this test's database, for `DATABASE_URL`.
-    pub url: String,
-    /// The directory of the database file (and its `-wal` journal).
-    pub dir: PathBuf,
-    _temp: TempDir,
-}
-
-impl TestDatabase {
-    pub async fn create() -> Self {
-        let temp = tempfile::tempdir().expect("cannot create a temporary directory");
-        // A sub-directory that does not exist yet: start-up must create it.
-        let dir = temp.path().join("data");
-        let url = format!("sqlite://{}?mode=rwc", dir.join("app.db").display());
-        Self {
-            url,
-            dir,
-            _temp: temp,
-        }
-    }
-}
-{% endif %}
 
 /// Rows in the items table of `app`'s database.
 async fn items_in(app: &crate::helpers::TestApp) -> i64 {
@@ -146,7 +114,6 @@ async fn each_test_gets_a_fresh_database_that_is_removed_afterwards() {
     assert_eq!(items_in(&first).await, 1);
     assert_eq!(items_in(&second).await, 0);
 
-{% if database == "postgres" %}
     let name = first.database.name.clone();
     drop(first);
     let mut admin = PgConnection::connect(&server_url()).await.unwrap();
@@ -156,10 +123,4 @@ async fn each_test_gets_a_fresh_database_that_is_removed_afterwards() {
         .await
         .unwrap();
     assert_eq!(left, 0, "{name} was not dropped");
-{% else %}
-    let dir = first.database.dir.clone();
-    assert!(dir.join("app.db").is_file());
-    drop(first);
-    assert!(!dir.exists(), "{} was not removed", dir.display());
-{% endif %}
 }

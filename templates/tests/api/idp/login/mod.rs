@@ -1,68 +1,31 @@
-//! A test identity provider inside the test process: it serves a discovery
-//! document and a JWKS on `127.0.0.1` (a random port) and mints access tokens
-//! shaped like {{ "Keycloak's" if idp == "keycloak" else ("Authentik's" if idp == "authentik" else "a standard OpenID provider's") }}. Its keys are generated when the test
-//! binary starts: no private key is stored anywhere.
-//!
-//! It counts the requests it answers, so tests can assert how often the service
-//! fetched the keys, or that it never contacted a server it should ignore.
-{% if features.session %}
-//!
-//! For browser logins it is also an authorization server: an authorize
-//! endpoint that signs in the user a test chose beforehand
-//! ([`TestIdp::sign_in_as`]), a token endpoint (authorization code with PKCE,
-//! rotating refresh tokens with reuse detection), a revocation endpoint, and
-//! helpers that mint ID tokens and back-channel logout tokens. It records what
-//! it was asked, so tests can check what the service sent.
-{% endif %}
-//!
-//! Shared with `benches/verify.rs`, which uses only part of it.
-#![allow(dead_code)]
+//! The test identity provider as an authorization server, for browser
+//! logins (feature `session`): an authorize endpoint that signs in the user a
+//! test chose beforehand ([`TestIdp::sign_in_as`]), a token endpoint
+//! (authorization code with PKCE, rotating refresh tokens with reuse
+//! detection), a revocation endpoint, and helpers that mint ID tokens and
+//! back-channel logout tokens. It records what it was asked, so tests can
+//! check what the service sent. Where the provider serves each endpoint, and
+//! how it words its refusals, is in [`paths`].
 
-{% if features.session %}
 use std::collections::HashMap;
-{% endif %}
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, LazyLock, Mutex};
-{% if features.session %}
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
-{% else %}
-use std::time::{SystemTime, UNIX_EPOCH};
-{% endif %}
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
-use aws_lc_rs::rsa::{KeyPair as RsaKeyPair, KeySize};
-use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair as _};
-{% if features.session %}
-use axum::extract::{Query, Request, State};
+use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
-{% else %}
-use axum::extract::{Request, State};
-use axum::http::StatusCode;
-{% endif %}
-use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-{% if features.session %}
 use axum::routing::{get, post};
-use axum::{Form, Json, Router};
-{% else %}
-use axum::routing::get;
-use axum::{Json, Router};
-{% endif %}
+use axum::{Form, Json};
 use base64::Engine as _;
-{% if features.session %}
-use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
-{% else %}
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-{% endif %}
-use jsonwebtoken::jwk::{Jwk, PublicKeyUse};
-use jsonwebtoken::{Algorithm, EncodingKey, Header};
-{% if features.session %}
+use base64::engine::general_purpose::STANDARD;
+use jsonwebtoken::Header;
 use serde::Deserialize;
-{% endif %}
 use serde_json::{Map, Value, json};
 
-/// The audience the test IdP puts in tokens, and the service expects.
-pub const AUDIENCE: &str = "test-api";
-{% if features.session %}
+use super::{AUDIENCE, IdpState, KEYS, TestIdp, base64url, now};
+
+pub mod paths;
+
 /// The confidential client of browser logins (`AUTH_CLIENT_ID`), the `aud` of
 /// ID tokens and logout tokens, unless a test registers another
 /// ([`TestIdp::set_client_id`]). The API's own client, as with most setups of
@@ -76,341 +39,38 @@ pub const CLIENT_SECRET: &str = "test-client-secret";
 pub const BACKCHANNEL_LOGOUT_EVENT: &str = "http://schemas.openid.net/event/backchannel-logout";
 /// How long access tokens live unless a test sets another lifetime, in seconds.
 const ACCESS_TOKEN_LIFETIME: u64 = 300;
-{% endif %}
 
-/// A signing key of the test IdP.
-pub struct TestKey {
-    pub kid: String,
-    pub alg: Algorithm,
-    encoding: EncodingKey,
-    jwk: Value,
-    /// The public key in DER, the "secret" of the HS/RS key-confusion attack.
-    pub public_der: Vec<u8>,
-}
-
-impl TestKey {
-    fn rsa(kid: &str) -> Self {
-        let pair = RsaKeyPair::generate(KeySize::Rsa2048).expect("RSA key generation");
-        let pkcs8 = aws_lc_rs::encoding::AsDer::<aws_lc_rs::encoding::Pkcs8V1Der>::as_der(&pair)
-            .expect("PKCS #8 export");
-        let encoding = EncodingKey::from_rsa_der(&pkcs1_from_pkcs8(pkcs8.as_ref()));
-        Self::new(
-            kid,
-            Algorithm::RS256,
-            encoding,
-            pair.public_key().as_ref().to_vec(),
-        )
-    }
-
-    fn ec(kid: &str) -> Self {
-        let pair =
-            EcdsaKeyPair::generate(&ECDSA_P256_SHA256_FIXED_SIGNING).expect("EC key generation");
-        let pkcs8 = pair.to_pkcs8v1().expect("PKCS #8 export");
-        let encoding = EncodingKey::from_ec_der(pkcs8.as_ref());
-        Self::new(
-            kid,
-            Algorithm::ES256,
-            encoding,
-            pair.public_key().as_ref().to_vec(),
-        )
-    }
-
-    fn new(kid: &str, alg: Algorithm, encoding: EncodingKey, public_der: Vec<u8>) -> Self {
-        let mut jwk = Jwk::from_encoding_key(&encoding, alg).expect("a JWK from the key");
-        jwk.common.key_id = Some(kid.to_owned());
-        jwk.common.public_key_use = Some(PublicKeyUse::Signature);
-        Self {
-            kid: kid.to_owned(),
-            alg,
-            encoding,
-            jwk: serde_json::to_value(jwk).expect("a JWK serializes"),
-            public_der,
-        }
-    }
-
-    /// The public JWK, as the JWKS serves it.
-    pub fn jwk(&self) -> Value {
-        self.jwk.clone()
-    }
-
-    /// A header like the provider's, for this key.
-    pub fn header(&self) -> Header {
-        let mut header = Header::new(self.alg);
-        header.kid = Some(self.kid.clone());
-{% if idp == "oidc" %}
-        header.typ = Some("at+jwt".to_owned());
-{% else %}
-        header.typ = Some("JWT".to_owned());
-{% endif %}
-        header
-    }
-
-    /// Signs `claims` under `header`.
-    pub fn sign(&self, header: &Header, claims: &Map<String, Value>) -> String {
-        jsonwebtoken::encode(header, claims, &self.encoding).expect("signing")
-    }
-
-    /// Signs `claims` with the provider's usual header.
-    pub fn token(&self, claims: &Map<String, Value>) -> String {
-        self.sign(&self.header(), claims)
-    }
-}
-
-/// The RSAPrivateKey (PKCS #1) inside a PKCS #8 document: aws-lc-rs exports
-/// PKCS #8, jsonwebtoken's `from_rsa_der` takes PKCS #1. PKCS #8 is
-/// SEQUENCE { INTEGER version, SEQUENCE algorithm, OCTET STRING privateKey }.
-fn pkcs1_from_pkcs8(pkcs8: &[u8]) -> Vec<u8> {
-    let (info, _) = der_element(pkcs8, 0x30);
-    let (_, rest) = der_element(info, 0x02);
-    let (_, rest) = der_element(rest, 0x30);
-    let (private_key, _) = der_element(rest, 0x04);
-    private_key.to_vec()
-}
-
-/// Splits a DER element with `tag` off `input`: (its contents, what follows).
-fn der_element(input: &[u8], tag: u8) -> (&[u8], &[u8]) {
-    assert_eq!(input[0], tag, "unexpected DER tag");
-    let (len, start) = match input[1] {
-        short if short < 0x80 => (usize::from(short), 2),
-        long => {
-            let count = usize::from(long & 0x7f);
-            let len = input[2..2 + count]
-                .iter()
-                .fold(0, |len, byte| (len << 8) | usize::from(*byte));
-            (len, 2 + count)
-        }
-    };
-    (&input[start..start + len], &input[start + len..])
-}
-
-/// Keys generated once per test run (RSA generation takes a moment), shared by
-/// every test IdP of the run.
-pub struct TestKeys {
-    /// Three RSA keys: the usual one, one for rotations, and one nobody serves.
-    pub rsa: [Arc<TestKey>; 3],
-    pub ec: Arc<TestKey>,
-}
-
-pub static KEYS: LazyLock<TestKeys> = LazyLock::new(|| TestKeys {
-    rsa: [
-        Arc::new(TestKey::rsa("rsa-1")),
-        Arc::new(TestKey::rsa("rsa-2")),
-        Arc::new(TestKey::rsa("rsa-unpublished")),
-    ],
-    ec: Arc::new(TestKey::ec("ec-1")),
-});
-
-/// Seconds since the Unix epoch.
-pub fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .expect("the clock is after 1970")
-        .as_secs()
-}
-
-/// Base64url without padding, as JWTs encode their parts.
-pub fn base64url(bytes: &[u8]) -> String {
-    URL_SAFE_NO_PAD.encode(bytes)
-}
-
-struct IdpState {
-    issuer: String,
-    jwks_uri: String,
-    served: Mutex<Vec<Arc<TestKey>>>,
-    available: AtomicBool,
-    requests: AtomicUsize,
-    jwks_fetches: AtomicUsize,
-{% if features.session %}
+/// The login side of the IdP's state.
+pub(super) struct LoginState {
     endpoints: Endpoints,
     /// The one client the IdP knows (its secret is [`CLIENT_SECRET`]).
     client_id: Mutex<String>,
     login: Mutex<Login>,
-{% endif %}
 }
 
-/// A running test identity provider.
-pub struct TestIdp {
-    pub issuer: String,
-    state: Arc<IdpState>,
-}
-
-impl TestIdp {
-    /// Serves the usual RSA key.
-    pub async fn start() -> Self {
-        Self::serving(&[&KEYS.rsa[0]]).await
-    }
-
-    pub async fn serving(keys: &[&Arc<TestKey>]) -> Self {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind the test IdP");
-        let base = format!("http://{}", listener.local_addr().expect("a local address"));
-{% if idp == "keycloak" %}
-        // Keycloak: `{base}/realms/{realm}`.
-        let issuer_path = "/realms/test-realm";
-{% elif idp == "authentik" %}
-        // Authentik: `{base}/application/o/{slug}/`, with the trailing slash.
-        let issuer_path = "/application/o/test-api/";
-{% else %}
-        let issuer_path = "";
-{% endif %}
-        let issuer = format!("{base}{issuer_path}");
-{% if features.session %}
-{% if idp == "keycloak" %}
-        // Keycloak's login endpoints live under the realm.
-        let paths = Endpoints {
-            authorization: format!("{issuer_path}/protocol/openid-connect/auth"),
-            token: format!("{issuer_path}/protocol/openid-connect/token"),
-            revocation: format!("{issuer_path}/protocol/openid-connect/revoke"),
-            end_session: format!("{issuer_path}/protocol/openid-connect/logout"),
-        };
-{% elif idp == "authentik" %}
-        // Authentik's are shared by every application, but for end-session.
-        let paths = Endpoints {
-            authorization: "/application/o/authorize/".to_owned(),
-            token: "/application/o/token/".to_owned(),
-            revocation: "/application/o/revoke/".to_owned(),
-            end_session: format!("{issuer_path}end-session/"),
-        };
-{% else %}
-        // Where the `oidc-provider` package serves them.
-        let paths = Endpoints {
-            authorization: "/auth".to_owned(),
-            token: "/token".to_owned(),
-            revocation: "/token/revocation".to_owned(),
-            end_session: "/session/end".to_owned(),
-        };
-{% endif %}
-{% endif %}
-        let state = Arc::new(IdpState {
-            issuer: issuer.clone(),
-            jwks_uri: format!("{base}/keys"),
-            served: Mutex::new(keys.iter().map(|key| Arc::clone(key)).collect()),
-            available: AtomicBool::new(true),
-            requests: AtomicUsize::new(0),
-            jwks_fetches: AtomicUsize::new(0),
-{% if features.session %}
-            endpoints: paths.under(&base),
+impl LoginState {
+    /// A login side serving at `base`.
+    pub(super) fn new(base: &str) -> Self {
+        Self {
+            endpoints: Endpoints::paths().under(base),
             client_id: Mutex::new(CLIENT_ID.to_owned()),
             login: Mutex::new(Login::default()),
-{% endif %}
-        });
-        let discovery_path = format!(
-            "{}/.well-known/openid-configuration",
-            issuer_path.trim_end_matches('/')
-        );
-        let app = Router::new()
-            .route(&discovery_path, get(discovery))
-            .route("/keys", get(jwks))
-{% if features.session %}
-            .route(&paths.authorization, get(authorize))
-            .route(&paths.token, post(token))
-            .route(&paths.revocation, post(revoke))
-{% endif %}
-            .layer(middleware::from_fn_with_state(Arc::clone(&state), count))
-            .with_state(Arc::clone(&state));
-        tokio::spawn(async move { axum::serve(listener, app).await });
-        Self { issuer, state }
-    }
-
-    /// Replaces the keys the JWKS serves.
-    pub fn serve_keys(&self, keys: &[&Arc<TestKey>]) {
-        *self.state.served.lock().expect("not poisoned") =
-            keys.iter().map(|key| Arc::clone(key)).collect();
-    }
-
-    /// While unavailable, discovery and JWKS answer 503.
-    pub fn set_available(&self, available: bool) {
-        self.state.available.store(available, Ordering::SeqCst);
-    }
-
-    /// Every request answered so far, whatever its path.
-    pub fn requests(&self) -> usize {
-        self.state.requests.load(Ordering::SeqCst)
-    }
-
-    pub fn jwks_fetches(&self) -> usize {
-        self.state.jwks_fetches.load(Ordering::SeqCst)
-    }
-
-    pub fn jwks_uri(&self) -> String {
-        self.state.jwks_uri.clone()
-    }
-
-    /// Valid claims for `subject` with `roles`, shaped like the provider's
-    /// access tokens. Tests edit them to build invalid tokens.
-    pub fn claims(&self, subject: &str, roles: &[&str]) -> Map<String, Value> {
-        let now = now();
-{% if idp == "keycloak" %}
-        // Realm roles, and Keycloak's own default ones; the client's roles sit
-        // in resource_access, with another client's beside them.
-        let mut realm_roles: Vec<&str> = roles.to_vec();
-        realm_roles.push("offline_access");
-        let claims = json!({
-            "exp": now + 300,
-            "iat": now,
-            "jti": format!("jti-{now}-{subject}"),
-            "iss": self.issuer,
-            "aud": [AUDIENCE, "account"],
-            "sub": subject,
-            "typ": "Bearer",
-            "azp": AUDIENCE,
-            "scope": "openid profile email",
-            "realm_access": { "roles": realm_roles },
-            "resource_access": {
-                "account": { "roles": ["manage-account"] },
-            },
-            "preferred_username": subject,
-        });
-{% elif idp == "authentik" %}
-        let claims = json!({
-            "exp": now + 300,
-            "iat": now,
-            "iss": self.issuer,
-            "aud": AUDIENCE,
-            "sub": subject,
-            "azp": AUDIENCE,
-            "scope": "openid profile groups",
-            "groups": roles,
-            "preferred_username": subject,
-        });
-{% else %}
-        let claims = json!({
-            "exp": now + 300,
-            "iat": now,
-            "jti": format!("jti-{now}-{subject}"),
-            "iss": self.issuer,
-            "aud": AUDIENCE,
-            "sub": subject,
-            "client_id": "test-client",
-            "scope": "openid items:read",
-            "roles": roles,
-        });
-{% endif %}
-        claims.as_object().expect("an object").clone()
-    }
-
-    /// A valid token for `subject` with `roles`, signed with the usual key.
-    pub fn token(&self, subject: &str, roles: &[&str]) -> String {
-        KEYS.rsa[0].token(&self.claims(subject, roles))
+        }
     }
 }
 
-async fn count(State(state): State<Arc<IdpState>>, request: Request, next: Next) -> Response {
-    state.requests.fetch_add(1, Ordering::SeqCst);
-    if !state.available.load(Ordering::SeqCst) {
-        return StatusCode::SERVICE_UNAVAILABLE.into_response();
-    }
-    next.run(request).await
+/// The login endpoints, added to the IdP's router.
+pub(super) fn routes(router: axum::Router<Arc<IdpState>>) -> axum::Router<Arc<IdpState>> {
+    router
+        .route(paths::AUTHORIZATION, get(authorize))
+        .route(paths::TOKEN, post(token))
+        .route(paths::REVOCATION, post(revoke))
 }
 
-async fn discovery(State(state): State<Arc<IdpState>>) -> Json<Value> {
-{% if features.session %}
-    let endpoints = &state.endpoints;
-    Json(json!({
-        "issuer": state.issuer,
-        "jwks_uri": state.jwks_uri,
-        "id_token_signing_alg_values_supported": ["RS256", "ES256"],
+/// Adds the login endpoints and what they support to a discovery document.
+pub(super) fn advertise(state: &IdpState, mut document: Value) -> Value {
+    let endpoints = &state.login.endpoints;
+    let fields = json!({
         "authorization_endpoint": endpoints.authorization,
         "token_endpoint": endpoints.token,
         "revocation_endpoint": endpoints.revocation,
@@ -422,45 +82,17 @@ async fn discovery(State(state): State<Arc<IdpState>>) -> Json<Value> {
         "authorization_response_iss_parameter_supported": true,
         "backchannel_logout_supported": true,
         "backchannel_logout_session_supported": true,
-    }))
-{% else %}
-    Json(json!({
-        "issuer": state.issuer,
-        "jwks_uri": state.jwks_uri,
-        "id_token_signing_alg_values_supported": ["RS256", "ES256"],
-    }))
-{% endif %}
-}
-
-async fn jwks(State(state): State<Arc<IdpState>>) -> Json<Value> {
-    state.jwks_fetches.fetch_add(1, Ordering::SeqCst);
-    let keys: Vec<Value> = state
-        .served
-        .lock()
-        .expect("not poisoned")
-        .iter()
-        .map(|key| key.jwk())
-        .collect();
-{% if idp == "keycloak" %}
-    // Keycloak also publishes an encryption key: the service must skip it.
-    // (Keycloak's also says `alg: RSA-OAEP`; left out, only `use` tells.)
-    let mut keys = keys;
-    let mut enc = KEYS.rsa[2].jwk();
-    enc["kid"] = json!("enc-1");
-    enc["use"] = json!("enc");
-    if let Some(jwk) = enc.as_object_mut() {
-        jwk.remove("alg");
+    });
+    if let (Some(object), Value::Object(fields)) = (document.as_object_mut(), fields) {
+        object.extend(fields);
     }
-    keys.push(enc);
-{% endif %}
-    Json(json!({ "keys": keys }))
+    document
 }
-{% if features.session %}
 
 /// The endpoints of the login flow: their paths while the IdP starts, then
 /// their URLs.
 #[derive(Debug, Clone)]
-struct Endpoints {
+pub(super) struct Endpoints {
     authorization: String,
     token: String,
     revocation: String,
@@ -468,6 +100,16 @@ struct Endpoints {
 }
 
 impl Endpoints {
+    /// Where this provider serves them.
+    pub(super) fn paths() -> Self {
+        Self {
+            authorization: paths::AUTHORIZATION.to_owned(),
+            token: paths::TOKEN.to_owned(),
+            revocation: paths::REVOCATION.to_owned(),
+            end_session: paths::END_SESSION.to_owned(),
+        }
+    }
+
     /// The URLs of these paths on `base`.
     fn under(&self, base: &str) -> Self {
         Self {
@@ -550,17 +192,6 @@ impl Refusal {
         }
     }
 }
-
-{% if idp == "keycloak" %}
-// Keycloak's wordings.
-const UNKNOWN_REFRESH_TOKEN: &str = "Invalid refresh token";
-const REVOKED_REFRESH_TOKEN: &str = "Token is not active";
-const REUSED_REFRESH_TOKEN: &str = "Maximum allowed refresh token reuse exceeded";
-{% else %}
-const UNKNOWN_REFRESH_TOKEN: &str = "invalid refresh token";
-const REVOKED_REFRESH_TOKEN: &str = "refresh token revoked";
-const REUSED_REFRESH_TOKEN: &str = "refresh token already used";
-{% endif %}
 
 /// A change a test makes to the claims of a token before it is signed.
 type ClaimsEdit = Box<dyn FnOnce(&mut Map<String, Value>) + Send>;
@@ -665,17 +296,22 @@ impl TestIdp {
     }
 
     fn login(&self) -> std::sync::MutexGuard<'_, Login> {
-        self.state.login.lock().expect("not poisoned")
+        self.state.login.login.lock().expect("not poisoned")
     }
 
     /// The client the IdP knows from now on: the one a test application with
     /// another `AUTH_CLIENT_ID` uses (with the same secret).
     pub fn set_client_id(&self, client_id: &str) {
-        *self.state.client_id.lock().expect("not poisoned") = client_id.to_owned();
+        *self.state.login.client_id.lock().expect("not poisoned") = client_id.to_owned();
     }
 
     pub fn client_id(&self) -> String {
-        self.state.client_id.lock().expect("not poisoned").clone()
+        self.state
+            .login
+            .client_id
+            .lock()
+            .expect("not poisoned")
+            .clone()
     }
 
     /// From now on, the authorize endpoint signs in `subject` with `roles`
@@ -710,11 +346,11 @@ impl TestIdp {
     }
 
     pub fn authorization_endpoint(&self) -> String {
-        self.state.endpoints.authorization.clone()
+        self.state.login.endpoints.authorization.clone()
     }
 
     pub fn end_session_endpoint(&self) -> String {
-        self.state.endpoints.end_session.clone()
+        self.state.login.endpoints.end_session.clone()
     }
 
     /// The authorization requests received, in order.
@@ -918,7 +554,7 @@ impl TestIdp {
     fn refresh(&self, refresh_token: &str) -> Result<IssuedTokens, Refusal> {
         let mut login = self.login();
         let Some((grant, state)) = login.refresh_tokens.get(refresh_token).cloned() else {
-            return Err(Refusal::invalid_grant(UNKNOWN_REFRESH_TOKEN));
+            return Err(Refusal::invalid_grant(paths::UNKNOWN_REFRESH_TOKEN));
         };
         match state {
             TokenState::Active => {
@@ -930,9 +566,9 @@ impl TestIdp {
             }
             TokenState::Rotated => {
                 login.end_idp_session(&grant.sid);
-                Err(Refusal::invalid_grant(REUSED_REFRESH_TOKEN))
+                Err(Refusal::invalid_grant(paths::REUSED_REFRESH_TOKEN))
             }
-            TokenState::Revoked => Err(Refusal::invalid_grant(REVOKED_REFRESH_TOKEN)),
+            TokenState::Revoked => Err(Refusal::invalid_grant(paths::REVOKED_REFRESH_TOKEN)),
         }
     }
 
@@ -1105,4 +741,3 @@ async fn revoke(
     login.revocations.push(revocation);
     StatusCode::OK.into_response()
 }
-{% endif %}
