@@ -117,6 +117,15 @@ pub const RULES: &[Rule] = &[
         "compose.yaml.jinja",
         When::Any(&[When::AnyIdp(&[Idp::Keycloak, Idp::Authentik]), POSTGRES]),
     ),
+    // The lock of every feature for the project's database, cut down to the
+    // project's own dependencies when it is written (`render::lockfile`),
+    // under the conditions beside it.
+    variant("lockfile/sqlite.lock", SQLITE, "Cargo.lock"),
+    variant("lockfile/postgres.lock", POSTGRES, "Cargo.lock"),
+    parts("lockfile/sqlite.conditions.toml"),
+    parts("lockfile/postgres.conditions.toml"),
+    // The README's sections, imported by README.md.jinja.
+    parts("README/"),
     only("deploy/keycloak/", KEYCLOAK),
     only("deploy/authentik/", AUTHENTIK),
     // Where each identity provider puts the roles: its variables and the code

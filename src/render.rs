@@ -15,6 +15,12 @@ use crate::error::UserError;
 use crate::manifest::{self, Plan, Rule, TEMPLATE_SUFFIX};
 use crate::secrets::Secrets;
 
+pub mod lockfile;
+
+/// The lock file every project gets, cut from the superset lock the manifest
+/// chooses (see [`lockfile`]).
+pub const LOCK_FILE: &str = "Cargo.lock";
+
 /// The roles every new project starts with (DESIGN.md §3), in the order they
 /// are shown. The one list both the service and the IdP setup files under
 /// `deploy/` are generated from: templates read it as `roles`. When RBAC
@@ -48,6 +54,23 @@ pub fn plan(answers: &Answers) -> Result<Plan, UserError> {
     .map_err(manifest_error)
 }
 
+/// Renders only the files at `outputs` (paths in the project) of the
+/// project for `answers`; `Cargo.lock` is made from the `Cargo.toml` it
+/// renders too.
+pub fn render_files(
+    answers: &Answers,
+    secrets: &Secrets,
+    outputs: &[&str],
+) -> Result<FileSet, UserError> {
+    let mut wanted: Vec<&str> = outputs.to_vec();
+    if outputs.contains(&LOCK_FILE) {
+        wanted.push("Cargo.toml");
+    }
+    let mut files = render_some(&TEMPLATES, answers, secrets, manifest::RULES, Some(&wanted))?;
+    files.retain(|path, _| outputs.contains(&path.as_str()));
+    Ok(files)
+}
+
 /// Renders any template tree; tests use it with small fixture trees.
 pub fn render_tree(
     tree: &'static Dir<'static>,
@@ -55,13 +78,25 @@ pub fn render_tree(
     secrets: &Secrets,
     rules: &[Rule],
 ) -> Result<FileSet, UserError> {
+    render_some(tree, answers, secrets, rules, None)
+}
+
+/// Renders the files of `tree` for `answers`, or only those at `wanted`.
+fn render_some(
+    tree: &'static Dir<'static>,
+    answers: &Answers,
+    secrets: &Secrets,
+    rules: &[Rule],
+    wanted: Option<&[&str]>,
+) -> Result<FileSet, UserError> {
     let files = template_files(tree);
     let plan = manifest::plan(files.iter().map(|(path, _)| path.as_str()), answers, rules)
         .map_err(manifest_error)?;
 
     // Every template is loaded, the parts that others include as well.
     // Syntax errors and render errors are collected and reported together.
-    let (mut env, mut errors) = environment(&files)?;
+    let mut env = environment(&files)?;
+    let mut errors = Vec::new();
     // Templates know the whole file list before any is rendered: module
     // declarations and the README's layout come from the files that exist.
     let mut outputs: Vec<String> = plan.keys().cloned().collect();
@@ -70,6 +105,8 @@ pub fn render_tree(
     let outputs = Arc::new(outputs);
     let listed = Arc::clone(&outputs);
     env.add_function("modules", move |dir: &str| modules(&listed, dir));
+    let listed = Arc::clone(&outputs);
+    env.add_function("layout", move || Value::from(Serde(layout(&listed))));
     let context = Value::from(Serde(Context::new(answers, secrets, &outputs)));
 
     let sources: BTreeMap<&str, &include_dir::File<'static>> = files
@@ -77,13 +114,16 @@ pub fn render_tree(
         .map(|(path, file)| (path.as_str(), *file))
         .collect();
     let mut out = FileSet::new();
-    for (output, template) in plan {
+    for (output, template) in &plan {
+        if wanted.is_some_and(|wanted| !wanted.contains(&output.as_str())) {
+            continue;
+        }
         let contents = if template.ends_with(TEMPLATE_SUFFIX) {
-            let Ok(compiled) = env.get_template(&template) else {
-                continue; // a syntax error, already in `errors`
-            };
-            match compiled.render(&context) {
-                Ok(text) => match normalize(&template, &output, text) {
+            match env
+                .get_template(template)
+                .and_then(|compiled| compiled.render(&context))
+            {
+                Ok(text) => match normalize(template, output, text) {
                     Ok(text) => text.into_bytes(),
                     Err(e) => {
                         errors.push(e);
@@ -98,10 +138,20 @@ pub fn render_tree(
         } else {
             sources[template.as_str()].contents().to_vec()
         };
-        out.insert(output, contents);
+        out.insert(output.clone(), contents);
     }
     if !errors.is_empty() {
         return Err(template_errors(errors));
+    }
+    let lock_wanted = wanted.is_none_or(|wanted| wanted.contains(&LOCK_FILE));
+    if let Some(superset) = plan.get(LOCK_FILE).filter(|_| lock_wanted) {
+        let lock = project_lock(superset, &sources, &out, answers).map_err(|detail| {
+            UserError::failure(format!(
+                "cannot write {LOCK_FILE} (this is a bug in nestflux, please report it)"
+            ))
+            .with_detail(detail)
+        })?;
+        out.insert(LOCK_FILE.to_owned(), lock.into_bytes());
     }
     if out
         .insert(PROJECT_FILE.to_owned(), answers.to_toml().into_bytes())
@@ -112,6 +162,37 @@ pub fn render_tree(
         )));
     }
     Ok(out)
+}
+
+/// The project's `Cargo.lock`: the superset lock at `superset` (a template
+/// path) cut down to the rendered `Cargo.toml`, under the conditions beside
+/// it (`<name>.conditions.toml`).
+fn project_lock(
+    superset: &str,
+    sources: &BTreeMap<&str, &include_dir::File<'static>>,
+    out: &FileSet,
+    answers: &Answers,
+) -> Result<String, String> {
+    let text = |path: &str| {
+        sources
+            .get(path)
+            .and_then(|file| file.contents_utf8())
+            .ok_or_else(|| format!("templates/{path}: missing or not UTF-8"))
+    };
+    let conditions = superset
+        .strip_suffix(".lock")
+        .map(|stem| format!("{stem}.conditions.toml"))
+        .ok_or_else(|| format!("templates/{superset}: a lock's name ends in `.lock`"))?;
+    let cargo_toml = out
+        .get("Cargo.toml")
+        .and_then(|bytes| std::str::from_utf8(bytes).ok())
+        .ok_or("the project has no Cargo.toml")?;
+    lockfile::for_project(
+        text(superset)?,
+        text(&conditions)?,
+        cargo_toml,
+        &answers.features,
+    )
 }
 
 /// Every file of a template tree with its path (always with `/`), sorted by
@@ -131,6 +212,83 @@ fn manifest_error(detail: String) -> UserError {
         "the template manifest is inconsistent (this is a bug in nestflux, please report it)",
     )
     .with_detail(detail)
+}
+
+/// One line of the project's layout tree: what it shows (`├── src/`), the
+/// spaces that align a description after it, and the path it stands for
+/// (`src/`, directories with a trailing `/`; the root is `""`).
+#[derive(Serialize)]
+struct LayoutLine {
+    text: String,
+    pad: String,
+    path: String,
+}
+
+/// Where the descriptions of the layout tree start, unless a line is longer.
+const LAYOUT_COLUMN: usize = 29;
+
+/// The tree of `files`, as `tree` draws it: `.` first, each directory's
+/// entries sorted by name (case aside), a directory with a single entry
+/// drawn on one line with it (`.github/workflows/ci.yml`).
+fn layout(files: &[String]) -> Vec<LayoutLine> {
+    #[derive(Default)]
+    struct Dir(BTreeMap<String, Option<Dir>>);
+
+    fn draw(dir: &Dir, path: &str, indent: &str, out: &mut Vec<LayoutLine>) {
+        let mut entries: Vec<(&String, &Option<Dir>)> = dir.0.iter().collect();
+        entries.sort_by_key(|(name, _)| (name.to_lowercase(), (*name).clone()));
+        for (i, (name, entry)) in entries.iter().enumerate() {
+            let last = i + 1 == entries.len();
+            let (mut label, mut entry) = ((*name).clone(), *entry);
+            // A chain of directories with one entry each is drawn as one line.
+            while let Some(Dir(children)) = entry
+                && children.len() == 1
+            {
+                let (child, next) = children.iter().next().expect("one entry");
+                label = format!("{label}/{child}");
+                entry = next;
+            }
+            let full = format!("{path}{label}");
+            let (text, full) = match entry {
+                Some(_) => (format!("{label}/"), format!("{full}/")),
+                None => (label, full),
+            };
+            let text = format!("{indent}{}{text}", if last { "└── " } else { "├── " });
+            out.push(LayoutLine {
+                pad: " ".repeat(LAYOUT_COLUMN.saturating_sub(text.chars().count()).max(2)),
+                text,
+                path: full.clone(),
+            });
+            if let Some(children) = entry {
+                let indent = format!("{indent}{}", if last { "    " } else { "│   " });
+                draw(children, &full, &indent, out);
+            }
+        }
+    }
+
+    let mut root = Dir::default();
+    for file in files {
+        let mut dir = &mut root;
+        let mut parts = file.split('/').peekable();
+        while let Some(part) = parts.next() {
+            if parts.peek().is_none() {
+                dir.0.insert(part.to_owned(), None);
+            } else {
+                dir = dir
+                    .0
+                    .entry(part.to_owned())
+                    .or_insert_with(|| Some(Dir::default()))
+                    .get_or_insert_with(Dir::default);
+            }
+        }
+    }
+    let mut out = vec![LayoutLine {
+        text: ".".to_owned(),
+        pad: " ".repeat(LAYOUT_COLUMN - 1),
+        path: String::new(),
+    }];
+    draw(&root, "", "", &mut out);
+    out
 }
 
 /// The Rust modules declared by the files under `dir` (`src`, `src/security`,
@@ -207,11 +365,12 @@ impl<'a> Context<'a> {
     }
 }
 
-/// The environment with every template loaded, and the syntax errors of
-/// those that failed to parse.
+/// The environment, which compiles a template when it is first used (for a
+/// file of the project, or an `include` of another): a project needs only
+/// some of the templates, and compiling the others costs most of a render.
 fn environment(
     files: &[(String, &'static include_dir::File<'static>)],
-) -> Result<(Environment<'static>, Vec<String>), UserError> {
+) -> Result<Environment<'static>, UserError> {
     let mut env = Environment::new();
     env.set_undefined_behavior(UndefinedBehavior::Strict);
     // The output is code and configuration, never HTML: escaping would
@@ -225,20 +384,24 @@ fn environment(
         .build()
         .map_err(|e| UserError::failure(format!("template syntax configuration: {e}")))?;
     env.set_syntax(syntax);
-    let mut errors = Vec::new();
-    for (path, file) in files {
-        if !path.ends_with(TEMPLATE_SUFFIX) {
-            continue;
-        }
-        let Some(source) = file.contents_utf8() else {
-            errors.push(format!("templates/{path}: not valid UTF-8"));
-            continue;
-        };
-        if let Err(e) = env.add_template_owned(path.clone(), source) {
-            errors.push(describe(&e));
-        }
-    }
-    Ok((env, errors))
+    let sources: BTreeMap<String, &'static include_dir::File<'static>> = files
+        .iter()
+        .filter(|(path, _)| path.ends_with(TEMPLATE_SUFFIX))
+        .map(|(path, file)| (path.clone(), *file))
+        .collect();
+    env.set_loader(move |name| match sources.get(name) {
+        None => Ok(None),
+        Some(file) => file
+            .contents_utf8()
+            .map(|text| Some(text.to_owned()))
+            .ok_or_else(|| {
+                minijinja::Error::new(
+                    minijinja::ErrorKind::InvalidOperation,
+                    format!("templates/{name}: not valid UTF-8"),
+                )
+            }),
+    });
+    Ok(env)
 }
 
 fn collect_files(dir: &'static Dir<'static>, out: &mut Vec<&'static include_dir::File<'static>>) {

@@ -115,11 +115,20 @@ type Probe = fn(variant: &Variant, project: &Path, target_dir: &Path) -> Result<
 const PROBES: &[(&str, Probe)] = &[];
 
 /// The steps run inside each generated project, in order.
+/// `--locked`: the project builds with the `Cargo.lock` nestflux wrote, as
+/// its own CI does, and fails if cargo would change it.
 const STEPS: &[&[&str]] = &[
     &["fmt", "--check"],
-    &["build"],
-    &["clippy", "--all-targets", "--", "-D", "warnings"],
-    &["test"],
+    &["build", "--locked"],
+    &[
+        "clippy",
+        "--locked",
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ],
+    &["test", "--locked"],
 ];
 
 fn workdir() -> PathBuf {
