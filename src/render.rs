@@ -545,8 +545,62 @@ mod tests {
         );
     }
 
+    /// Every valid set of features.
+    fn every_feature_set() -> Vec<FeatureSet> {
+        (0..1u32 << Feature::ALL.len())
+            .map(|bits| {
+                Feature::ALL
+                    .into_iter()
+                    .enumerate()
+                    .filter(|(i, _)| bits & (1 << i) != 0)
+                    .map(|(_, feature)| feature)
+                    .collect::<FeatureSet>()
+            })
+            .filter(|set| {
+                set.iter()
+                    .all(|f| f.requires().is_none_or(|needed| set.contains(needed)))
+            })
+            .collect()
+    }
+
+    fn every_answer_set() -> Vec<Answers> {
+        use crate::answers::{Database, Idp};
+        let mut out = Vec::new();
+        for idp in Idp::ALL {
+            for database in Database::AVAILABLE {
+                for features in every_feature_set() {
+                    out.push(Answers {
+                        name: ProjectName::parse("x").unwrap(),
+                        idp,
+                        database,
+                        features,
+                    });
+                }
+            }
+        }
+        out
+    }
+
     #[test]
-    fn the_embedded_templates_render_for_every_answer_combination() {
+    fn every_answer_combination_gets_one_template_per_file_and_the_files_every_project_has() {
+        let answer_sets = every_answer_set();
+        assert_eq!(answer_sets.len(), 3 * 2 * 144);
+        for a in answer_sets {
+            let plan = plan(&a).unwrap_or_else(|e| panic!("{a:?}: {e} {:?}", e.detail));
+            for path in [
+                "Cargo.toml",
+                LOCK_FILE,
+                "README.md",
+                "src/db.rs",
+                "src/lib.rs",
+            ] {
+                assert!(plan.contains_key(path), "{a:?} has no {path}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_embedded_templates_render_with_no_feature_and_with_every_feature() {
         use crate::answers::{Database, Idp};
         for idp in Idp::ALL {
             for database in Database::AVAILABLE {
@@ -560,6 +614,42 @@ mod tests {
                     render(&a, &secrets())
                         .unwrap_or_else(|e| panic!("{idp:?} {database:?}: {e} {:?}", e.detail));
                 }
+            }
+        }
+    }
+
+    /// The README describes every file it lists (its layout is drawn from the
+    /// files): with each feature alone, and with every feature but one.
+    #[test]
+    fn the_readme_describes_every_file_with_each_feature_on_or_off() {
+        // Each feature with what it needs, and every feature but one.
+        let alone =
+            |f: Feature| -> FeatureSet { [Some(f), f.requires()].into_iter().flatten().collect() };
+        let but = |f: Feature| -> FeatureSet {
+            FeatureSet::all()
+                .iter()
+                .filter(|g| *g != f && g.requires() != Some(f))
+                .collect()
+        };
+        let sets: Vec<FeatureSet> = Feature::ALL
+            .into_iter()
+            .flat_map(|f| [alone(f), but(f)])
+            .chain([FeatureSet::none()])
+            .collect();
+        for a in every_answer_set()
+            .into_iter()
+            .filter(|a| sets.contains(&a.features))
+        {
+            let files = render_files(&a, &secrets(), &["README.md"])
+                .unwrap_or_else(|e| panic!("{a:?}: {e} {:?}", e.detail));
+            let readme = String::from_utf8(files["README.md"].clone()).unwrap();
+            let plan = plan(&a).unwrap();
+            for path in plan.keys().chain([&PROJECT_FILE.to_owned()]) {
+                let name = path.rsplit('/').next().unwrap();
+                assert!(
+                    readme.contains(name),
+                    "{a:?}: the README's layout lacks {path}"
+                );
             }
         }
     }
