@@ -1,5 +1,6 @@
 //! The command line: clap derive types and their help text.
 
+use std::net::IpAddr;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -23,6 +24,7 @@ Examples:
   nestflux new my-api --yes                    take the defaults, ask nothing
   nestflux new my-api --idp authentik --features headers,cors --yes
   nestflux audit-config my-api                 check a project's security settings
+  nestflux dev                                 run a project with a development IdP
 
 Exit codes: 0 success, 1 failure (or audit findings), 2 usage error.";
 
@@ -86,6 +88,112 @@ pub enum Command {
     /// Check a generated project's configuration for security problems
     #[command(name = "audit-config", after_help = AUDIT_AFTER_HELP)]
     AuditConfig(AuditArgs),
+
+    /// Run a generated project with a development identity provider (no Docker)
+    #[command(after_help = DEV_AFTER_HELP, args_conflicts_with_subcommands = true)]
+    Dev(DevArgs),
+}
+
+const DEV_AFTER_HELP: &str = "\
+`nestflux dev` runs inside a generated project (found upwards from the current
+directory by its nestflux.toml) or in --project DIR. It starts a development
+identity provider, then `cargo run` (the service's output follows), waits until
+/health/ready answers 200 and prints, for every role of config/rbac.toml, a
+curl line with a fresh token of its test user `test-<role>`. Ctrl-c (or SIGTERM)
+stops both.
+
+The provider serves the AUTH_ISSUER_URL of .env, shaped like the project's
+identity provider: Keycloak http://localhost:8180/realms/<name>, Authentik
+http://localhost:9000/application/o/<name>/, generic OpenID Connect
+http://localhost:8190. Tokens live 5 minutes; the password grant takes the
+DEV_CLIENT_* and DEV_PASSWORD_<ROLE> of .env, as the real provider of
+compose.yaml does. Projects with browser sessions also get the sign-in page
+(pick a test user), refresh, revocation and logout. Its key is new each run.
+
+It is for development only: it listens on loopback and refuses any other
+address or issuer. When the port is taken (compose.yaml's provider is running,
+say), `nestflux dev` says so and runs only the service.
+
+Examples:
+  nestflux dev                                 provider + service, tokens printed
+  nestflux dev -- --release                    arguments after -- go to cargo run
+  nestflux dev idp                             only the provider, in the foreground
+  nestflux dev token editor                    one access token, for scripts:
+  curl -H \"Authorization: Bearer $(nestflux dev token editor)\" 127.0.0.1:8080/api/me";
+
+#[derive(Debug, Args)]
+pub struct DevArgs {
+    #[command(subcommand)]
+    pub command: Option<DevCommand>,
+
+    #[command(flatten)]
+    pub run: DevRunArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct DevRunArgs {
+    #[command(flatten)]
+    pub provider: DevProviderArgs,
+
+    /// Arguments for `cargo run`, after `--` (e.g. `-- --release`)
+    #[arg(last = true, value_name = "CARGO_RUN_ARGS")]
+    pub cargo_args: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct DevProviderArgs {
+    /// The generated project to run [default: found from the current directory upwards]
+    #[arg(long, value_name = "DIR")]
+    pub project: Option<PathBuf>,
+
+    /// Loopback address for the provider to listen on (127.0.0.1, ::1)
+    /// [default: the host of AUTH_ISSUER_URL; any other address is refused]
+    #[arg(long, value_name = "IP")]
+    pub bind: Option<IpAddr>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DevCommand {
+    /// Run only the development identity provider, in the foreground
+    #[command(after_help = DEV_IDP_AFTER_HELP)]
+    Idp(DevProviderArgs),
+
+    /// Print an access token of a test user, from the provider serving the issuer
+    #[command(after_help = DEV_TOKEN_AFTER_HELP)]
+    Token(DevTokenArgs),
+}
+
+const DEV_IDP_AFTER_HELP: &str = "\
+Serves the AUTH_ISSUER_URL of .env until ctrl-c or SIGTERM: discovery, keys,
+tokens (client_credentials, and the password grant for the test users), and
+with browser sessions the sign-in page, refresh, revocation and logout. Its home
+page (the issuer's origin, e.g. http://localhost:8180/) lists the test users and
+who is signed in. Run the service against it with `cargo run` in another
+terminal.
+
+Examples:
+  nestflux dev idp
+  nestflux dev idp --bind 127.0.0.1";
+
+const DEV_TOKEN_AFTER_HELP: &str = "\
+Asks the provider that serves AUTH_ISSUER_URL (`nestflux dev`, or the real one
+of compose.yaml) for an access token, with the password grant and the
+DEV_CLIENT_* and DEV_PASSWORD_<ROLE> of .env, and prints it on standard output.
+
+Examples:
+  nestflux dev token editor
+  nestflux dev token test-admin
+  TOKEN=$(nestflux dev token viewer) && curl -H \"Authorization: Bearer $TOKEN\" 127.0.0.1:8080/api/me";
+
+#[derive(Debug, Args)]
+pub struct DevTokenArgs {
+    /// A role of config/rbac.toml, or its test user (`editor`, `test-editor`)
+    #[arg(value_name = "ROLE|USER")]
+    pub user: String,
+
+    /// The generated project [default: found from the current directory upwards]
+    #[arg(long, value_name = "DIR")]
+    pub project: Option<PathBuf>,
 }
 
 const AUDIT_AFTER_HELP: &str = "\

@@ -17,6 +17,8 @@ use anyhow::Context as _;
 use serde_json::{Value, json};
 
 use crate::answers::Project;
+use crate::audit::scan::env_assignments;
+use crate::dev::config::{ENV_FILE, password_var};
 use crate::error::UserError;
 use crate::write::FileChange;
 
@@ -32,24 +34,58 @@ pub struct NewRole<'a> {
 }
 
 /// The changes that add `role` to whichever setup files the project has.
-/// Files that already hold the role are left alone.
+/// Files that already hold the role are left alone. The local `.env` gains
+/// the new test user's password (`DEV_PASSWORD_<ROLE>`), for `nestflux dev`
+/// and the README's token commands.
 pub fn add_role(project: &Project, role: &NewRole<'_>) -> anyhow::Result<Vec<FileChange>> {
     let mut changes = Vec::new();
     let realm = project.root.join(KEYCLOAK_REALM);
+    let blueprint = project.root.join(AUTHENTIK_BLUEPRINT);
+    let has_setup = realm.is_file() || blueprint.is_file();
     if realm.is_file() {
         let old = read(&realm)?;
         if let Some(new) = keycloak_add_role(&old, project.answers.name.as_str(), role)? {
             changes.push(change(realm, KEYCLOAK_REALM, old, new));
         }
     }
-    let blueprint = project.root.join(AUTHENTIK_BLUEPRINT);
     if blueprint.is_file() {
         let old = read(&blueprint)?;
         if let Some(new) = authentik_add_role(&old, project.answers.name.as_str(), role)? {
             changes.push(change(blueprint, AUTHENTIK_BLUEPRINT, old, new));
         }
     }
+    // The password goes where the setup files put the user, or, without
+    // setup files (generic OIDC), where `nestflux dev` finds it.
+    if (!changes.is_empty() || !has_setup)
+        && let Some(env) = env_add_password(project, role)?
+    {
+        changes.push(env);
+    }
     Ok(changes)
+}
+
+/// Appends `DEV_PASSWORD_<ROLE>` to `.env` when the file exists (it is
+/// local: a fresh clone has none) and lacks it.
+fn env_add_password(project: &Project, role: &NewRole<'_>) -> anyhow::Result<Option<FileChange>> {
+    let path = project.root.join(ENV_FILE);
+    if !path.is_file() {
+        return Ok(None);
+    }
+    let old = read(&path)?;
+    let var = password_var(role.name);
+    if env_assignments(&old).iter().any(|a| a.key == var) {
+        return Ok(None);
+    }
+    let mut new = old.clone();
+    if !new.is_empty() && !new.ends_with('\n') {
+        new.push('\n');
+    }
+    new.push_str(&format!(
+        "\n# Added by `nestflux add role {name}`: the password of test-{name}.\n{var}={password}\n",
+        name = role.name,
+        password = role.password
+    ));
+    Ok(Some(change(path, ENV_FILE, old, new)))
 }
 
 fn read(path: &Path) -> anyhow::Result<String> {

@@ -2,12 +2,14 @@
 //!
 //! Data flows one way: flags / prompts / preset → [`answers::Answers`] →
 //! [`render`] (in memory) → [`write`] (staged, atomic). `audit-config`
-//! reads a project back: `nestflux.toml` → [`audit`] → a report.
+//! reads a project back: `nestflux.toml` → [`audit`] → a report. `dev`
+//! runs one with a development identity provider ([`dev`]).
 
 pub mod answers;
 pub mod audit;
 pub mod cli;
 pub mod commands;
+pub mod dev;
 pub mod error;
 pub mod idp_files;
 pub mod manifest;

@@ -27,6 +27,7 @@ fn main() -> ExitCode {
             nestflux::commands::add::permission(args, &ui).map(|()| true)
         }
         Command::AuditConfig(args) => nestflux::commands::audit::run(args, &ui),
+        Command::Dev(args) => nestflux::commands::dev::run(args, &ui).map(|()| true),
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,
