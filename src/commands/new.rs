@@ -185,14 +185,13 @@ fn human_size(bytes: usize) -> String {
 
 fn next_steps(path: &Path, idp: Idp) -> String {
     let cd = shell_quote(path);
-    let start = match idp {
+    let real = match idp {
         Idp::Keycloak | Idp::Authentik => format!(
-            "\x20 docker compose up -d    # a local {}, set up for this project\n",
+            "\x20 # or with a real {}: docker compose up -d && cargo run\n",
             idp.label()
         ),
         Idp::Oidc => {
-            "\x20 $EDITOR .env            # set AUTH_ISSUER_URL to your provider's issuer\n"
-                .to_owned()
+            "\x20 # or with your provider: set AUTH_ISSUER_URL in .env, then cargo run\n".to_owned()
         }
     };
     let env = match idp {
@@ -201,16 +200,17 @@ fn next_steps(path: &Path, idp: Idp) -> String {
              (git-ignored); README.md explains each setting and how to get a token."
         }
         Idp::Oidc => {
-            "`.env` holds your local settings (git-ignored); README.md explains each\n\
-             setting and what to configure at your identity provider."
+            "`.env` holds your local settings and this project's development passwords\n\
+             (git-ignored); README.md explains each setting and what to configure at\n\
+             your identity provider."
         }
     };
     format!(
         "\nNext steps:\n\
          \x20 cd {cd}\n\
          \x20 cargo test              # the project's own tests (no IdP needed)\n\
-         {start}\
-         \x20 cargo run               # serves on http://127.0.0.1:8080 (try /health/ready)\n\
+         \x20 nestflux dev            # a development IdP + cargo run; prints a token per role\n\
+         {real}\
          \n\
          {env}"
     )

@@ -35,6 +35,7 @@ pub mod nf027_unguarded_route;
 pub mod nf028_suppression_without_reason;
 pub mod nf029_suppression_expired;
 pub mod nf030_insecure_session_cookie;
+pub mod nf031_issuer_on_loopback;
 
 /// Every rule, in id order.
 pub static ALL: &[&Rule] = &[
@@ -68,6 +69,7 @@ pub static ALL: &[&Rule] = &[
     &nf028_suppression_without_reason::RULE,
     &nf029_suppression_expired::RULE,
     &nf030_insecure_session_cookie::RULE,
+    &nf031_issuer_on_loopback::RULE,
 ];
 
 /// The rule with `id` (case-insensitive: `nf006` works too).
@@ -75,7 +77,7 @@ pub fn by_id(id: &str) -> Option<&'static Rule> {
     ALL.iter().copied().find(|r| r.id.eq_ignore_ascii_case(id))
 }
 
-/// `NF001…NF030`, for messages.
+/// `NF001…NF031`, for messages.
 pub fn id_range() -> String {
     format!(
         "{}…{}",
