@@ -570,13 +570,10 @@ fn sign_in(project: &Project, redirect_uri: &str, user: &str, verifier: &str) ->
             page.body
         );
     }
-    let ticket = page
-        .body
-        .split("name=\"ticket\" value=\"")
-        .nth(1)
-        .and_then(|rest| rest.split('"').next())
-        .expect("a ticket in the page")
-        .to_owned();
+    let ticket = form_value(&page.body, "ticket").expect("a ticket in the page");
+    // The form posts back to the authorization endpoint.
+    let action = form_action(&page.body).expect("a form in the page");
+    assert_eq!(format!("{}{action}", project.origin()), authorize);
     let chosen = post_form(authorize, &[], &[("ticket", &ticket), ("user", user)])
         .unwrap()
         .expect(303, "pick a user")

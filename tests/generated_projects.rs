@@ -14,6 +14,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::Instant;
 
+#[cfg(unix)]
+mod dev_probe;
+#[cfg(unix)]
+mod dev_support;
+
 /// One generated project: a name, the `nestflux new` flags that make it, and
 /// nestflux commands run inside it afterwards (`add role`, ...), so that the
 /// build and tests prove the edited project too.
@@ -112,7 +117,12 @@ type Probe = fn(variant: &Variant, project: &Path, target_dir: &Path) -> Result<
 /// The probes, by name (the name is shown in failures and timings). Outside
 /// tools and running services are driven from here, so that no variant is
 /// built twice.
-const PROBES: &[(&str, Probe)] = &[];
+const PROBES: &[(&str, Probe)] = &[
+    // `nestflux dev`: the service against the development identity provider
+    // (tests/dev_probe).
+    #[cfg(unix)]
+    ("nestflux dev", dev_probe::probe),
+];
 
 /// The steps run inside each generated project, in order.
 const STEPS: &[&[&str]] = &[

@@ -480,7 +480,7 @@ async fn print_ready(
     for (label, fetched) in &lines {
         match fetched {
             Ok(token) => out.push_str(&format!(
-                "  # {label}\n  curl -H 'Authorization: Bearer {token}' {service}/api/me\n"
+                "  # {label}\n  curl -s -H 'Authorization: Bearer {token}' {service}/api/me\n"
             )),
             Err(error) => out.push_str(&format!(
                 "  # {label}: no token ({}){}\n",
@@ -500,7 +500,7 @@ async fn print_ready(
         .or(config.users.first());
     if let Some(example) = example {
         out.push_str(&format!(
-            "\nMore (a fresh token each time):\n  curl -H \"Authorization: Bearer $(nestflux dev token {}{project_flag})\" {service}/api/items\n",
+            "\nMore (a fresh token each time):\n  curl -s -H \"Authorization: Bearer $(nestflux dev token {}{project_flag})\" {service}/api/items\n",
             example.role
         ));
     }

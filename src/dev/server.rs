@@ -654,19 +654,6 @@ fn password_grant(
     params: &HashMap<String, String>,
 ) -> Result<Response, Refusal> {
     let user = check_password(provider, params.get("username"), params.get("password"))?;
-    let scope = scope(params);
-    // With browser sessions, the grant opens a provider session with a
-    // refresh token, as Keycloak's does.
-    let (session, refresh_token) = if provider.config.session {
-        let now = now();
-        let mut store = provider.store();
-        let sid = store.start_session(&user.username, &client.id, now);
-        let refresh = store.issue_refresh_token(&sid, &client.id, &scope, now);
-        let session = store.sessions().into_iter().find(|s| s.sid == sid);
-        (session, Some(refresh))
-    } else {
-        (None, None)
-    };
     provider.ui.status(
         "Token",
         format_args!(
@@ -674,13 +661,9 @@ fn password_grant(
             user.username, user.role, client.id
         ),
     );
-    provider.issue(
-        Holder::User(user),
-        client,
-        &scope,
-        session.as_ref().map(|s| (s, None)),
-        refresh_token,
-    )
+    // A token for scripts and curl: no provider session and no refresh
+    // token (those are the browser sign-in's).
+    provider.issue(Holder::User(user), client, &scope(params), None, None)
 }
 
 fn code_grant(

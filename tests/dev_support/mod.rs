@@ -213,6 +213,30 @@ pub fn query_param(url: &str, name: &str) -> Option<String> {
         .map(|(_, value)| value.into_owned())
 }
 
+/// An HTML attribute value as a browser reads it (minijinja escapes `/`
+/// too).
+pub fn html_unescape(value: &str) -> String {
+    value
+        .replace("&#x2f;", "/")
+        .replace("&#x27;", "'")
+        .replace("&quot;", "\"")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
+}
+
+/// The value of the attribute `value` after `name="NAME"` in an HTML page.
+pub fn form_value(html: &str, name: &str) -> Option<String> {
+    let rest = html.split(&format!("name=\"{name}\" value=\"")).nth(1)?;
+    rest.split('"').next().map(html_unescape)
+}
+
+/// The `action` of the page's (first) POST form.
+pub fn form_action(html: &str) -> Option<String> {
+    let rest = html.split("method=\"post\" action=\"").nth(1)?;
+    rest.split('"').next().map(html_unescape)
+}
+
 /// The claims of a JWT, unverified (for looking at what a provider issued).
 pub fn claims(token: &str) -> Value {
     let payload = token.split('.').nth(1).unwrap_or_default();
