@@ -292,6 +292,55 @@ fn a_port_in_use_is_named_and_nestflux_dev_then_runs_only_the_service() {
     );
 }
 
+/// Whether the process `pid` still exists.
+fn alive(pid: &str) -> bool {
+    Path::new("/proc").join(pid.trim()).exists()
+}
+
+#[test]
+fn ctrl_c_stops_nestflux_dev_with_everything_cargo_started() {
+    let project = Project::new("keycloak", "headers");
+    // A stand-in for `cargo run` that starts a process of its own and never
+    // gets ready, as cargo compiling a crate does.
+    let pids = project.sandbox.join("pids");
+    let fake = project.sandbox.write(
+        "fake-cargo",
+        &format!(
+            "#!/bin/sh\necho $$ > {pids}\nsleep 300 &\necho $! >> {pids}\nwait\n",
+            pids = pids.display()
+        ),
+    );
+    std::fs::set_permissions(&fake, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let mut command = nestflux(&project.dir);
+    command
+        .arg("dev")
+        .env("CARGO", &fake)
+        .env("BIND_ADDR", format!("127.0.0.1:{}", free_port()));
+    let mut dev = Running::start("nestflux dev", command, project.sandbox.join("dev.log")).unwrap();
+    let started = wait_for(Duration::from_secs(20), || {
+        port_open(project.port())
+            && std::fs::read_to_string(&pids).is_ok_and(|text| text.lines().count() == 2)
+    });
+    assert!(started, "{}", dev.tail());
+    let status = dev
+        .stop_with(nix::sys::signal::Signal::SIGINT, Duration::from_secs(15))
+        .unwrap();
+    assert!(status.success(), "{status}\n{}", dev.tail());
+    let pids = std::fs::read_to_string(&pids).unwrap();
+    assert!(
+        wait_for(Duration::from_secs(5), || pids
+            .lines()
+            .all(|pid| !alive(pid))),
+        "still running: {pids}"
+    );
+    assert!(!port_open(project.port()));
+    assert!(
+        dev.output().contains("Stopping `cargo run` (ctrl-c)"),
+        "{}",
+        dev.output()
+    );
+}
+
 #[test]
 fn keycloak_shaped_tokens_verify_with_the_published_key_for_every_role() {
     let project = Project::new("keycloak", "headers");

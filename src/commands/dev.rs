@@ -120,28 +120,49 @@ fn banner(provider: &Provider, listeners: &Listeners, ui: &Ui) {
     ui.status("Home", format_args!("{}/", config.issuer.origin));
 }
 
-/// Resolves on ctrl-c, SIGTERM or SIGHUP (the terminal closed).
-async fn stop_signal() -> &'static str {
+/// The signals that stop `nestflux dev`: ctrl-c, SIGTERM, SIGHUP (the
+/// terminal closed). Listened to from before the service starts until the
+/// end, so that none is missed between two waits (once listened to, a signal
+/// no longer ends the process by itself).
+struct Signals {
     #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        let (Ok(mut term), Ok(mut hup)) = (
-            signal(SignalKind::terminate()),
-            signal(SignalKind::hangup()),
-        ) else {
-            let _ = tokio::signal::ctrl_c().await;
-            return "ctrl-c";
-        };
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => "ctrl-c",
-            _ = term.recv() => "SIGTERM",
-            _ = hup.recv() => "SIGHUP",
+    interrupt: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    terminate: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    hangup: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn listen() -> anyhow::Result<Self> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            Ok(Self {
+                interrupt: signal(SignalKind::interrupt())?,
+                terminate: signal(SignalKind::terminate())?,
+                hangup: signal(SignalKind::hangup())?,
+            })
         }
+        #[cfg(not(unix))]
+        Ok(Self {})
     }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
-        "ctrl-c"
+
+    /// The name of the next signal.
+    async fn next(&mut self) -> &'static str {
+        #[cfg(unix)]
+        {
+            tokio::select! {
+                _ = self.interrupt.recv() => "ctrl-c",
+                _ = self.terminate.recv() => "SIGTERM",
+                _ = self.hangup.recv() => "SIGHUP",
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+            "ctrl-c"
+        }
     }
 }
 
@@ -162,9 +183,10 @@ fn idp(args: DevProviderArgs, ui: &Ui) -> anyhow::Result<()> {
         config.users.first().map_or("ROLE", |u| u.role.as_str())
     ));
     runtime()?.block_on(async {
+        let mut signals = Signals::listen()?;
         let (stop, stopped) = watch::channel(false);
         let server = tokio::spawn(provider.serve(listeners, stopped));
-        let signal = stop_signal().await;
+        let signal = signals.next().await;
         ui.status("Stopping", format_args!("the provider ({signal})"));
         let _ = stop.send(true);
         finish(server).await
@@ -305,10 +327,11 @@ fn dev(args: DevRunArgs, ui: &Ui) -> anyhow::Result<()> {
         Err(error) => return Err(error.to_user_error(&config).into()),
     };
     runtime()?.block_on(async {
+        let mut signals = Signals::listen()?;
         let (stop, stopped) = watch::channel(false);
         let server =
             provider.map(|(provider, listeners)| tokio::spawn(provider.serve(listeners, stopped)));
-        let result = run_service(&project, &config, &args, ui, started).await;
+        let result = run_service(&project, &config, &args, ui, &mut signals, started).await;
         let _ = stop.send(true);
         if let Some(server) = server {
             finish(server).await?;
@@ -322,6 +345,7 @@ async fn run_service(
     config: &DevConfig,
     args: &DevRunArgs,
     ui: &Ui,
+    signals: &mut Signals,
     started: Instant,
 ) -> anyhow::Result<()> {
     ui.status(
@@ -336,7 +360,7 @@ async fn run_service(
     let outcome = tokio::select! {
         outcome = wait_until_ready(config, &ready_url, ui) => outcome,
         status = service.child.wait() => Outcome::Exited(status),
-        signal = stop_signal() => Outcome::Signal(signal),
+        signal = signals.next() => Outcome::Signal(signal),
     };
     match outcome {
         Outcome::Ready => {}
@@ -357,7 +381,7 @@ async fn run_service(
     print_ready(project, config, args, ui, started).await;
     let ended = tokio::select! {
         status = service.child.wait() => Some(status),
-        signal = stop_signal() => {
+        signal = signals.next() => {
             ui.status("Stopping", format_args!("the service and the provider ({signal})"));
             None
         }

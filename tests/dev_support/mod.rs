@@ -345,11 +345,20 @@ impl Running {
 
     /// SIGTERM, and its exit status within `timeout` (SIGKILL after that).
     pub fn terminate(&mut self, timeout: Duration) -> Result<ExitStatus, String> {
+        self.stop_with(nix::sys::signal::Signal::SIGTERM, timeout)
+    }
+
+    /// `signal`, and its exit status within `timeout` (SIGKILL after that).
+    pub fn stop_with(
+        &mut self,
+        signal: nix::sys::signal::Signal,
+        timeout: Duration,
+    ) -> Result<ExitStatus, String> {
         let Some(mut child) = self.child.take() else {
             return Err(format!("{} was stopped already", self.name));
         };
         let pid = nix::unistd::Pid::from_raw(child.id() as i32);
-        let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
+        let _ = nix::sys::signal::kill(pid, signal);
         let started = Instant::now();
         while started.elapsed() < timeout {
             if let Ok(Some(status)) = child.try_wait() {
@@ -360,7 +369,7 @@ impl Running {
         let _ = child.kill();
         let _ = child.wait();
         Err(format!(
-            "{} did not stop within {timeout:?} of SIGTERM\n{}",
+            "{} did not stop within {timeout:?} of {signal}\n{}",
             self.name,
             self.tail()
         ))
