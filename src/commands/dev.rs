@@ -82,10 +82,9 @@ fn banner(provider: &Provider, listeners: &Listeners, ui: &Ui) {
     }
     let config = &provider.config;
     eprintln!(
-        "{} nestflux dev's identity provider signs a token for anyone on this machine\n\
-         {:>19} who has a test user's password. Never expose it; never use it in production.",
+        "{} nestflux dev's identity provider signs tokens for anyone on this\n\
+         machine who has a test user's password. Never expose it; never use it in production.",
         style("DEVELOPMENT ONLY:").yellow().bold(),
-        ""
     );
     let addrs: Vec<String> = listeners.addrs().iter().map(ToString::to_string).collect();
     ui.status(
