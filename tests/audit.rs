@@ -84,7 +84,7 @@ fn every_generated_project_audits_clean_at_the_lowest_threshold() {
                 };
                 generate(dir.path(), &answers);
                 let project = nestflux::audit::Project::load(dir.path()).unwrap();
-                let audit = nestflux::audit::Audit::run(&project, nestflux::answers::Date::today());
+                let audit = nestflux::audit::Audit::run(&project, nestflux::audit::Date::today());
                 let found: Vec<String> = audit
                     .findings
                     .iter()

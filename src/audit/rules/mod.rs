@@ -2,7 +2,8 @@
 //! its id unused, and a new rule takes the next free one.
 
 use super::{Findings, Project, Rule};
-use crate::answers::{Feature, PROJECT_FILE};
+use crate::answers::Feature;
+use crate::project::PROJECT_FILE;
 
 mod jwt;
 pub mod nf001_headers_off;
