@@ -224,10 +224,10 @@ fn new_after_help() -> String {
             notes.push(format!("needs {}", needed.key()));
         }
         features.push_str(&format!(
-            "  {:<width$}  {} ({})\n",
+            "  {:<width$}  {}: {}\n",
             feature.key(),
             feature.label(),
-            notes.join("; ")
+            notes.join(", ")
         ));
     }
     format!(
