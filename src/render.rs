@@ -325,7 +325,7 @@ mod tests {
     }
 
     #[test]
-    fn the_embedded_templates_render_for_every_answer_combination() {
+    fn the_embedded_templates_render_for_each_idp_and_database_with_no_and_all_features() {
         use crate::answers::{Database, Idp};
         for idp in Idp::ALL {
             for database in Database::AVAILABLE {

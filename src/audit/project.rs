@@ -518,7 +518,7 @@ mod tests {
                     .take_while(|(a, b)| a == b)
                     .count();
                 entry.push(u8::try_from(previous.len() - common).unwrap());
-                entry.extend(path[common..].as_bytes());
+                entry.extend(&path.as_bytes()[common..]);
                 entry.push(0);
             } else {
                 entry.extend(path.as_bytes());

@@ -104,6 +104,21 @@ pub fn secret_value_rule() -> &'static Rule {
     &nf011_committed_secret_value::RULE
 }
 
+/// The check shared by NF023 and NF024: the policy problems of `kind`
+/// (found by [`crate::rbac::Policy::problems`], as `add` finds them), each
+/// where the policy says it.
+fn report_policy_problems(project: &Project, out: &mut Findings, kind: crate::rbac::ErrorKind) {
+    let Some(file) = &project.rbac else { return };
+    for problem in file
+        .policy
+        .problems()
+        .into_iter()
+        .filter(|p| p.kind == kind)
+    {
+        out.add(&file.path, file.at(problem.span.as_ref()), problem.message);
+    }
+}
+
 /// The check shared by NF001–NF005: `feature` is missing from `features`
 /// in `nestflux.toml`.
 fn check_feature_on(project: &Project, out: &mut Findings, feature: Feature) {

@@ -15,15 +15,7 @@ pub static RULE: Rule = Rule {
 };
 
 fn check(project: &Project, out: &mut Findings) {
-    let Some(file) = &project.rbac else { return };
-    for problem in file
-        .policy
-        .problems()
-        .into_iter()
-        .filter(|p| p.kind == ErrorKind::Cycle)
-    {
-        out.add(&file.path, file.at(problem.span.as_ref()), problem.message);
-    }
+    super::report_policy_problems(project, out, ErrorKind::Cycle);
 }
 
 #[cfg(test)]
