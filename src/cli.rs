@@ -163,7 +163,7 @@ Examples:
 
 #[derive(Debug, Args)]
 pub struct AddRoleArgs {
-    /// Role name: a lowercase word (letters, digits, `-`, `_`)
+    /// Role name: a lowercase word (letters, digits, `-`, `_`; at most 64 characters)
     pub name: String,
 
     /// Permissions the role grants, comma-separated (each must be declared)
