@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::answers::{Database, Feature, FeatureSet, Idp, ProjectName};
+use crate::answers::{Database, DeploySet, DeployTarget, Feature, FeatureSet, Idp, ProjectName};
 use crate::audit::Severity;
 use crate::audit::report::Format;
 
@@ -79,7 +79,8 @@ pub enum Command {
     #[command(after_help = new_after_help())]
     New(NewArgs),
 
-    /// Grow a generated project's access-control policy (`config/rbac.toml`)
+    /// Grow a generated project: its access-control policy (`config/rbac.toml`)
+    /// or its deployment files
     #[command(subcommand)]
     Add(AddCommand),
 
@@ -139,6 +140,36 @@ pub enum AddCommand {
     /// Declare a permission (`resource:action`) and grant it to roles
     #[command(after_help = ADD_PERMISSION_AFTER_HELP)]
     Permission(AddPermissionArgs),
+    /// Add a deployment target's files (e.g. Kubernetes manifests) to the project
+    #[command(after_help = ADD_DEPLOY_AFTER_HELP)]
+    Deploy(AddDeployArgs),
+}
+
+const ADD_DEPLOY_AFTER_HELP: &str = "\
+Renders the target's files for the project's answers (nestflux.toml), as
+`nestflux new --deploy TARGET` would have, and writes only the files that are
+new: no existing file is changed, except nestflux.toml, which records the
+target under [deploy]. A file that already exists where a new one would go
+stops the command before anything is written.
+
+Examples:
+  nestflux add deploy kubernetes               writes deploy/kubernetes/
+  nestflux add deploy kubernetes --dry-run     lists the files, writes nothing";
+
+#[derive(Debug, Args)]
+pub struct AddDeployArgs {
+    /// The deployment target
+    #[arg(value_enum, value_name = "TARGET")]
+    pub target: DeployTarget,
+
+    /// Print the files that would be written and the change to nestflux.toml;
+    /// write nothing
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// The generated project to extend [default: found from the current directory upwards]
+    #[arg(long, value_name = "DIR")]
+    pub project: Option<PathBuf>,
 }
 
 const ADD_ROLE_AFTER_HELP: &str = "\
@@ -253,11 +284,20 @@ fn features_help() -> String {
     )
 }
 
+/// The help of `--deploy`: every target; none by default.
+fn deploy_help() -> String {
+    format!(
+        "Deployment files to generate beside the service, comma-separated, or `none` [possible values: {}] [default: none]",
+        DeployTarget::ALL.map(DeployTarget::key).join(", ")
+    )
+}
+
 const NEW_EXAMPLES: &str = "\
 Examples:
   nestflux new my-api
   nestflux new my-api --idp keycloak --db sqlite --yes
   nestflux new services/billing --name billing-api --features headers,cors --yes
+  nestflux new my-api --db postgres --features headers,rate-limit,redis --deploy kubernetes --yes
   nestflux new my-api --preset team/nestflux.toml --yes
   nestflux new my-api --yes --dry-run          show the files, write nothing";
 
@@ -281,6 +321,9 @@ pub struct NewArgs {
 
     #[arg(long, value_name = "LIST", value_parser = FeatureSet::parse_list, help = features_help())]
     pub features: Option<FeatureSet>,
+
+    #[arg(long, value_name = "LIST", value_parser = DeploySet::parse_list, help = deploy_help())]
+    pub deploy: Option<DeploySet>,
 
     /// Read answers from a file in the `nestflux.toml` format; flags override it
     #[arg(long, value_name = "FILE")]

@@ -14,6 +14,7 @@ pub mod answers;
 pub mod audit;
 pub mod cli;
 pub mod commands;
+pub mod deploy;
 pub mod diagnostics;
 pub mod error;
 pub mod idp_files;

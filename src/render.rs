@@ -11,6 +11,7 @@ use serde::Serialize;
 
 use crate::NESTFLUX_VERSION;
 use crate::answers::{Answers, Feature};
+use crate::deploy::DeployContext;
 use crate::error::UserError;
 use crate::manifest::{self, TEMPLATE_SUFFIX, When};
 use crate::project::PROJECT_FILE;
@@ -113,6 +114,9 @@ struct Context<'a> {
     roles: &'static [&'static str],
     /// Random per project; `secrets.client_secret`, `secrets.user_passwords.<role>`, ...
     secrets: &'a Secrets,
+    /// The deployment targets and the container facts they share
+    /// ([`crate::deploy`]): `deploy.kubernetes`, `deploy.uid`, ...
+    deploy: DeployContext,
     nestflux_version: &'static str,
 }
 
@@ -140,6 +144,7 @@ impl<'a> Context<'a> {
             enabled_features: answers.features.iter().map(Feature::key).collect(),
             roles: DEFAULT_ROLES,
             secrets,
+            deploy: DeployContext::new(answers),
             nestflux_version: NESTFLUX_VERSION,
         }
     }
@@ -335,6 +340,7 @@ mod tests {
                         idp,
                         database,
                         features,
+                        deploy: crate::answers::DeploySet::parse_list("kubernetes").unwrap(),
                     };
                     render(&a, &secrets())
                         .unwrap_or_else(|e| panic!("{idp:?} {database:?}: {e} {:?}", e.detail));

@@ -8,7 +8,7 @@ mod common;
 use std::path::Path;
 
 use common::Sandbox;
-use nestflux::answers::{Answers, Database, Feature, FeatureSet, Idp, ProjectName};
+use nestflux::answers::{Answers, Database, DeploySet, Feature, FeatureSet, Idp, ProjectName};
 use nestflux::render::{DEFAULT_ROLES, render};
 use nestflux::secrets::Secrets;
 use predicates::str::contains;
@@ -32,6 +32,7 @@ fn answers(idp: Idp, features: FeatureSet) -> Answers {
         idp,
         database: Database::Sqlite,
         features,
+        deploy: DeploySet::none(),
     }
 }
 
@@ -549,6 +550,7 @@ fn rendered_all_features() -> Vec<(String, std::collections::BTreeMap<String, St
         for database in Database::AVAILABLE {
             let answers = Answers {
                 database,
+                deploy: DeploySet::parse_list("kubernetes").unwrap(),
                 ..answers(idp, FeatureSet::all())
             };
             let files = render(&answers, &Secrets::from_os_rng(DEFAULT_ROLES))

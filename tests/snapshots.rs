@@ -5,7 +5,7 @@
 //! Snapshots live in `snapshots/` and are reviewed before they are accepted
 //! (`cargo insta review`). CI never writes them: any drift fails the run.
 
-use nestflux::answers::{Answers, Database, FeatureSet, Idp, ProjectName};
+use nestflux::answers::{Answers, Database, DeploySet, FeatureSet, Idp, ProjectName};
 use nestflux::manifest::{TEMPLATE_SUFFIX, output_path};
 use nestflux::project::PROJECT_FILE;
 use nestflux::render::{DEFAULT_ROLES, FileSet, TEMPLATES, render};
@@ -17,6 +17,7 @@ struct Case {
     idp: Idp,
     database: Database,
     features: &'static str,
+    deploy: &'static str,
 }
 
 const CASES: &[Case] = &[
@@ -26,6 +27,7 @@ const CASES: &[Case] = &[
         idp: Idp::Keycloak,
         database: Database::Sqlite,
         features: "headers,rate-limit,cors,audit-log,encryption,redis,tls,session",
+        deploy: "none",
     },
     Case {
         id: "authentik-sqlite-none",
@@ -33,6 +35,7 @@ const CASES: &[Case] = &[
         idp: Idp::Authentik,
         database: Database::Sqlite,
         features: "none",
+        deploy: "none",
     },
     Case {
         id: "oidc-sqlite-headers-cors",
@@ -40,6 +43,7 @@ const CASES: &[Case] = &[
         idp: Idp::Oidc,
         database: Database::Sqlite,
         features: "headers,cors",
+        deploy: "none",
     },
     Case {
         id: "keycloak-sqlite-data",
@@ -47,6 +51,7 @@ const CASES: &[Case] = &[
         idp: Idp::Keycloak,
         database: Database::Sqlite,
         features: "rate-limit,audit-log,encryption",
+        deploy: "none",
     },
     Case {
         id: "oidc-postgres-all",
@@ -54,6 +59,7 @@ const CASES: &[Case] = &[
         idp: Idp::Oidc,
         database: Database::Postgres,
         features: "headers,rate-limit,cors,audit-log,encryption,session",
+        deploy: "none",
     },
     // Sessions without the audit log: their events are only logged.
     Case {
@@ -62,6 +68,7 @@ const CASES: &[Case] = &[
         idp: Idp::Authentik,
         database: Database::Sqlite,
         features: "encryption,session",
+        deploy: "none",
     },
     Case {
         id: "authentik-postgres-none",
@@ -69,6 +76,17 @@ const CASES: &[Case] = &[
         idp: Idp::Authentik,
         database: Database::Postgres,
         features: "none",
+        deploy: "none",
+    },
+    // Kubernetes manifests for a service that scales out: PostgreSQL, rate
+    // limits shared through Redis, sessions, its own TLS.
+    Case {
+        id: "keycloak-postgres-kubernetes",
+        name: "orders_api",
+        idp: Idp::Keycloak,
+        database: Database::Postgres,
+        features: "headers,rate-limit,cors,audit-log,encryption,redis,tls,session",
+        deploy: "kubernetes",
     },
 ];
 
@@ -78,6 +96,7 @@ fn answers(case: &Case) -> Answers {
         idp: case.idp,
         database: case.database,
         features: FeatureSet::parse_list(case.features).unwrap(),
+        deploy: DeploySet::parse_list(case.deploy).unwrap(),
     }
 }
 

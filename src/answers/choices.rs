@@ -203,6 +203,122 @@ impl Feature {
     }
 }
 
+/// A deployment target nestflux renders files for, beside the service
+/// itself. Off unless asked for (`--deploy`, the question at `new`, or
+/// `nestflux add deploy`); recorded in `nestflux.toml` under `[deploy]`.
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    clap::ValueEnum,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum DeployTarget {
+    /// Kubernetes: a hardened kustomize base and `dev`/`production` overlays
+    Kubernetes,
+}
+
+impl DeployTarget {
+    pub const ALL: [DeployTarget; 1] = [DeployTarget::Kubernetes];
+
+    /// The stable key used in flags, `nestflux.toml` and templates.
+    pub fn key(self) -> &'static str {
+        match self {
+            DeployTarget::Kubernetes => "kubernetes",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            DeployTarget::Kubernetes => {
+                "Kubernetes manifests (deploy/kubernetes/: kustomize base, dev and production overlays)"
+            }
+        }
+    }
+
+    /// Where its files go in the project.
+    pub fn directory(self) -> &'static str {
+        match self {
+            DeployTarget::Kubernetes => "deploy/kubernetes/",
+        }
+    }
+
+    pub fn from_key(key: &str) -> Option<DeployTarget> {
+        Self::ALL.into_iter().find(|t| t.key() == key)
+    }
+}
+
+/// The deployment targets of a project, always iterated in
+/// [`DeployTarget::ALL`] order. Empty by default.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DeploySet(BTreeSet<DeployTarget>);
+
+impl DeploySet {
+    pub fn none() -> Self {
+        Self(BTreeSet::new())
+    }
+
+    pub fn contains(&self, target: DeployTarget) -> bool {
+        self.0.contains(&target)
+    }
+
+    pub fn insert(&mut self, target: DeployTarget) -> bool {
+        self.0.insert(target)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = DeployTarget> + '_ {
+        self.0.iter().copied()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Parses the `--deploy` syntax: a comma-separated list of targets, or
+    /// `none`.
+    pub fn parse_list(list: &str) -> Result<Self, String> {
+        let list = list.trim();
+        if list == "none" {
+            return Ok(Self::none());
+        }
+        let valid = || DeployTarget::ALL.map(DeployTarget::key).join(", ");
+        let mut set = Self::none();
+        for key in list.split(',').map(str::trim) {
+            let target = DeployTarget::from_key(key).ok_or_else(|| {
+                format!(
+                    "unknown deployment target `{key}`; valid targets are: {}, or `none`",
+                    valid()
+                )
+            })?;
+            set.0.insert(target);
+        }
+        Ok(set)
+    }
+}
+
+impl FromIterator<DeployTarget> for DeploySet {
+    fn from_iter<I: IntoIterator<Item = DeployTarget>>(iter: I) -> Self {
+        Self(iter.into_iter().collect())
+    }
+}
+
+impl fmt::Display for DeploySet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.is_empty() {
+            return f.write_str("none");
+        }
+        let keys: Vec<_> = self.iter().map(DeployTarget::key).collect();
+        f.write_str(&keys.join(", "))
+    }
+}
+
 /// A set of features, always iterated in [`Feature::ALL`] order.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct FeatureSet(BTreeSet<Feature>);
@@ -304,6 +420,20 @@ mod tests {
                 .contains("unknown feature `firewall`")
         );
         assert!(FeatureSet::parse_list("none,cors").is_err());
+    }
+
+    #[test]
+    fn deploy_lists_parse_and_name_the_valid_targets() {
+        let set = DeploySet::parse_list("kubernetes").unwrap();
+        assert!(set.contains(DeployTarget::Kubernetes));
+        assert_eq!(set.to_string(), "kubernetes");
+        assert!(DeploySet::parse_list("none").unwrap().is_empty());
+        assert_eq!(DeploySet::default().to_string(), "none");
+        let err = DeploySet::parse_list("nomad").unwrap_err();
+        assert!(
+            err.contains("unknown deployment target `nomad`") && err.contains("kubernetes"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -7,7 +7,7 @@
 mod choices;
 mod name;
 
-pub use choices::{Database, Feature, FeatureSet, Idp};
+pub use choices::{Database, DeploySet, DeployTarget, Feature, FeatureSet, Idp};
 pub use name::{NameError, ProjectName};
 
 use crate::NESTFLUX_VERSION;
@@ -21,9 +21,22 @@ pub struct Answers {
     pub idp: Idp,
     pub database: Database,
     pub features: FeatureSet,
+    /// Deployment targets rendered beside the service (none by default).
+    pub deploy: DeploySet,
 }
 
 impl Answers {
+    /// Whether more than one replica of the service may run at once. Not
+    /// with SQLite (one file, one writer: one replica with a volume); with
+    /// PostgreSQL only if rate limits hold across replicas, which needs
+    /// `redis` when `rate-limit` is on (each replica would otherwise count
+    /// on its own, multiplying the limit by the number of replicas).
+    pub fn scales_out(&self) -> bool {
+        self.database == Database::Postgres
+            && (!self.features.contains(Feature::RateLimit)
+                || self.features.contains(Feature::Redis))
+    }
+
     /// Checks the combination of answers against what this release can
     /// generate. Individual values are already valid by construction.
     pub fn validate(&self) -> Result<(), UserError> {
@@ -64,6 +77,9 @@ pub struct PartialAnswers {
     pub idp: Option<Idp>,
     pub database: Option<Database>,
     pub features: Option<FeatureSet>,
+    /// Off by default: never among the flags [`Self::missing_flags`] asks
+    /// for, but asked on a terminal like any other answer.
+    pub deploy: Option<DeploySet>,
 }
 
 impl PartialAnswers {
@@ -74,6 +90,7 @@ impl PartialAnswers {
             idp: self.idp.or(fallback.idp),
             database: self.database.or(fallback.database),
             features: self.features.or(fallback.features),
+            deploy: self.deploy.or(fallback.deploy),
         }
     }
 
@@ -103,6 +120,7 @@ impl PartialAnswers {
             idp: self.idp.unwrap_or(Idp::DEFAULT),
             database: self.database.unwrap_or(Database::DEFAULT),
             features: self.features.unwrap_or_else(FeatureSet::defaults),
+            deploy: self.deploy.unwrap_or_default(),
         }
     }
 }
@@ -117,6 +135,7 @@ mod tests {
             idp: Idp::Keycloak,
             database: Database::Sqlite,
             features: FeatureSet::parse_list(list).unwrap(),
+            deploy: DeploySet::none(),
         }
     }
 
@@ -137,6 +156,19 @@ mod tests {
             assert!(answers(&both).validate().is_ok(), "{both}");
         }
         assert!(answers("tls").validate().is_ok());
+    }
+
+    #[test]
+    fn only_postgres_with_limits_shared_through_redis_scales_out() {
+        let with = |database, list| Answers {
+            database,
+            ..answers(list)
+        };
+        assert!(!with(Database::Sqlite, "none").scales_out());
+        assert!(!with(Database::Sqlite, "rate-limit,redis").scales_out());
+        assert!(with(Database::Postgres, "none").scales_out());
+        assert!(!with(Database::Postgres, "rate-limit").scales_out());
+        assert!(with(Database::Postgres, "rate-limit,redis").scales_out());
     }
 
     #[test]

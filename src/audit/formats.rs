@@ -46,6 +46,8 @@ pub mod guards {
 /// Environment variables the rules read: those the generated service reads
 /// and names in its `.env.example`.
 pub mod env {
+    use crate::answers::Feature;
+
     pub const APP_ENV: &str = "APP_ENV";
     pub const ISSUER: &str = "AUTH_ISSUER_URL";
     pub const DATABASE_URL: &str = "DATABASE_URL";
@@ -56,6 +58,22 @@ pub mod env {
     /// The browser sessions (feature `session`).
     pub const COOKIE_SECURE: &str = "COOKIE_SECURE";
     pub const PUBLIC_BASE_URL: &str = "PUBLIC_BASE_URL";
+    /// The login flow's client secret (feature `session`).
+    pub const CLIENT_SECRET: &str = "AUTH_CLIENT_SECRET";
+    /// The Redis shared by every replica (feature `redis`; may hold a password).
+    pub const REDIS_URL: &str = "REDIS_URL";
+
+    /// The secret variables each feature brings, besides `DATABASE_URL` (a
+    /// secret with PostgreSQL). Deployment files reference them from a
+    /// secret store and never write their values (`crate::deploy`).
+    pub const FEATURE_SECRETS: &[(Feature, &str)] = &[
+        (Feature::Encryption, ENCRYPTION_KEYS),
+        (Feature::Session, CLIENT_SECRET),
+        (Feature::Redis, REDIS_URL),
+    ];
+
+    /// Every secret variable the service may read.
+    pub const SECRETS: &[&str] = &[DATABASE_URL, ENCRYPTION_KEYS, CLIENT_SECRET, REDIS_URL];
 
     /// Every variable above, for the test that ties them to the templates.
     pub const ALL: &[&str] = &[
@@ -68,6 +86,8 @@ pub mod env {
         ENCRYPTION_KEYS,
         COOKIE_SECURE,
         PUBLIC_BASE_URL,
+        CLIENT_SECRET,
+        REDIS_URL,
     ];
 }
 

@@ -3,4 +3,5 @@
 
 pub mod add;
 pub mod audit;
+pub mod deploy;
 pub mod new;

@@ -43,11 +43,16 @@ pub fn run(args: NewArgs, ui: &Ui) -> anyhow::Result<()> {
     ui.status(
         "Created",
         format_args!(
-            "{} files ({} · {} · features: {})",
+            "{} files ({} · {} · features: {}{})",
             files.len(),
             answers.idp.key(),
             answers.database.key(),
-            answers.features
+            answers.features,
+            if answers.deploy.is_empty() {
+                String::new()
+            } else {
+                format!(" · deploy: {}", answers.deploy)
+            }
         ),
     );
     ui.text(next_steps(&args.path, answers.idp));
@@ -85,6 +90,7 @@ pub fn resolve_answers(
         idp: args.idp,
         database: args.db,
         features: args.features.clone(),
+        deploy: args.deploy.clone(),
     };
     let given = flags.or(preset);
 

@@ -19,7 +19,9 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use crate::NESTFLUX_VERSION;
-use crate::answers::{Database, Feature, FeatureSet, Idp, PartialAnswers, ProjectName};
+use crate::answers::{
+    Database, DeploySet, DeployTarget, Feature, FeatureSet, Idp, PartialAnswers, ProjectName,
+};
 use crate::diagnostics::located_error;
 use crate::error::UserError;
 
@@ -77,6 +79,10 @@ impl ProjectFile {
                 features: project
                     .features
                     .map(|f| f.into_inner().into_iter().collect()),
+                deploy: raw
+                    .deploy
+                    .targets
+                    .map(|targets| targets.into_iter().collect::<DeploySet>()),
             },
             allow: raw
                 .audit
@@ -142,6 +148,7 @@ pub fn render(answers: &crate::answers::Answers, allow: &[AllowGroup]) -> String
     let mut out = String::new();
     write_header(&mut out);
     write_project(&mut out, answers);
+    write_deploy(&mut out, &answers.deploy);
     write_audit(&mut out, allow);
     out
 }
@@ -181,6 +188,30 @@ fn write_project(out: &mut String, answers: &crate::answers::Answers) {
         all_keys = Feature::ALL.map(Feature::key).join(", "),
         features = features.join(", "),
     ));
+}
+
+/// `[deploy]`, only when a target is chosen: a project without one keeps the
+/// layout it had before deployment targets existed.
+fn write_deploy(out: &mut String, deploy: &DeploySet) {
+    if deploy.is_empty() {
+        return;
+    }
+    out.push_str(&deploy_table(deploy));
+}
+
+/// The `[deploy]` table for `deploy`, as [`render`] writes it (and as
+/// `nestflux add deploy` appends it to an existing file).
+pub fn deploy_table(deploy: &DeploySet) -> String {
+    let targets: Vec<String> = deploy.iter().map(|t| quote(t.key())).collect();
+    format!(
+        "\n\
+         [deploy]\n\
+         # Deployment files nestflux renders beside the service, any of: {all}\n\
+         # (`nestflux add deploy <target>` adds one to an existing project)\n\
+         targets = [{targets}]\n",
+        all = DeployTarget::ALL.map(DeployTarget::key).join(", "),
+        targets = targets.join(", "),
+    )
 }
 
 fn write_audit(out: &mut String, allow: &[AllowGroup]) {
@@ -225,7 +256,17 @@ struct RawFile {
     #[serde(default)]
     project: ProjectSection,
     #[serde(default)]
+    deploy: DeploySection,
+    #[serde(default)]
     audit: AuditSection,
+}
+
+/// `[deploy]`: the deployment targets (absent in files written before it
+/// existed: none).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DeploySection {
+    targets: Option<Vec<DeployTarget>>,
 }
 
 /// `[project]`: the answers.
@@ -299,11 +340,39 @@ mod tests {
             idp: Idp::Authentik,
             database: Database::Sqlite,
             features: FeatureSet::parse_list("headers,audit-log").unwrap(),
+            deploy: DeploySet::none(),
         };
         let parsed = parse(&render(&answers, &[]));
         assert_eq!(
             parsed.with_defaults(ProjectName::parse("other").unwrap()),
             answers
+        );
+    }
+
+    #[test]
+    fn deploy_targets_are_written_only_when_chosen_and_read_back() {
+        let mut answers = Answers {
+            name: ProjectName::parse("shop-api").unwrap(),
+            idp: Idp::Keycloak,
+            database: Database::Postgres,
+            features: FeatureSet::defaults(),
+            deploy: DeploySet::none(),
+        };
+        let without = render(&answers, &[]);
+        assert!(!without.contains("[deploy]"), "{without}");
+        assert_eq!(parse(&without).deploy, None);
+        answers.deploy.insert(DeployTarget::Kubernetes);
+        let with = render(&answers, &[]);
+        assert!(with.contains("\n[deploy]\n"), "{with}");
+        assert!(with.contains("targets = [\"kubernetes\"]\n"), "{with}");
+        assert_eq!(
+            parse(&with).with_defaults(ProjectName::parse("x").unwrap()),
+            answers
+        );
+        let msg = preset_error("[deploy]\ntargets = [\"nomad\"]\n");
+        assert!(
+            msg.contains("line 2") && msg.contains("unknown variant `nomad`"),
+            "{msg}"
         );
     }
 
@@ -314,6 +383,7 @@ mod tests {
             idp: Idp::Oidc,
             database: Database::Sqlite,
             features: FeatureSet::none(),
+            deploy: DeploySet::none(),
         };
         let text = render(&answers, &[]);
         assert!(text.contains("features = []\n"));
@@ -337,6 +407,7 @@ mod tests {
             idp: Idp::Oidc,
             database: Database::Sqlite,
             features: FeatureSet::none(),
+            deploy: DeploySet::none(),
         };
         let group = AllowGroup {
             comment: "why these",
