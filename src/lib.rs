@@ -18,6 +18,7 @@ pub mod deploy;
 pub mod diagnostics;
 pub mod error;
 pub mod idp_files;
+pub mod kubernetes;
 pub mod manifest;
 pub mod project;
 pub mod prompt;

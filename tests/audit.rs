@@ -56,6 +56,11 @@ fn generated() -> Sandbox {
 /// other keys add files but no finding of their own, so they are combined
 /// with every subset rather than with each other in every way. Every answer
 /// set of the build matrix (tests/generated_projects.rs) is among these.
+/// Kubernetes manifests (`--deploy kubernetes`) are rendered for the half of
+/// the subsets that have `headers` (the first defence): the other keys vary
+/// independently of it, so every database, provider, `rate-limit`/`redis`,
+/// `tls` and `session` combination is audited with and without them, at no
+/// extra count.
 #[test]
 fn every_generated_project_audits_clean_at_the_lowest_threshold() {
     let core: Vec<Feature> = Feature::ALL
@@ -77,6 +82,7 @@ fn every_generated_project_audits_clean_at_the_lowest_threshold() {
             .map(|(deploy, session)| (bits, deploy, session))
     });
     let mut audited = 0;
+    let mut with_kubernetes = 0;
     for idp in Idp::ALL {
         for database in Database::AVAILABLE {
             for (bits, deploy, session) in combinations.clone() {
@@ -101,10 +107,19 @@ fn every_generated_project_audits_clean_at_the_lowest_threshold() {
                 let features: FeatureSet = features.into_iter().collect();
                 audited += 1;
                 let dir = tempfile::tempdir().unwrap();
+                let kubernetes = bits & 1 != 0;
                 let answers = Answers {
                     database,
+                    deploy: if kubernetes {
+                        DeploySet::parse_list("kubernetes").unwrap()
+                    } else {
+                        DeploySet::none()
+                    },
                     ..answers(idp, features.clone())
                 };
+                if kubernetes {
+                    with_kubernetes += 1;
+                }
                 generate(dir.path(), &answers);
                 let project = nestflux::audit::Project::load(dir.path()).unwrap();
                 let audit = nestflux::audit::Audit::run(&project, nestflux::audit::Date::today());
@@ -147,8 +162,9 @@ fn every_generated_project_audits_clean_at_the_lowest_threshold() {
             }
         }
     }
-    // 3 providers × 2 databases × (32 + 32 + 16 + 16).
+    // 3 providers × 2 databases × (32 + 32 + 16 + 16), half with Kubernetes.
     assert_eq!(audited, 3 * 2 * 96);
+    assert_eq!(with_kubernetes, audited / 2);
 }
 
 #[test]

@@ -370,8 +370,8 @@ fn the_pod_runs_as_the_dockerfiles_user_and_only_sqlite_stays_at_one_replica() {
         let dockerfile = rendered.sandbox.read(&format!("{variant}/Dockerfile"));
         let user = dockerfile
             .lines()
-            .filter_map(|l| l.strip_prefix("USER "))
-            .last()
+            .rev()
+            .find_map(|l| l.strip_prefix("USER "))
             .expect("a USER line");
         let uid: u64 = user
             .split(':')

@@ -21,6 +21,7 @@ use super::scan::{self, Assignment};
 use crate::diagnostics::{line_column, located_error};
 use crate::error::UserError;
 use crate::idp_files::{self, RoleName, UnreadableFile};
+use crate::kubernetes::ManifestFile;
 use crate::project::PROJECT_FILE;
 use crate::rbac::{Policy, RBAC_FILE};
 
@@ -99,6 +100,9 @@ pub struct Project {
     gitignore: Gitignore,
     pub rbac: Option<PolicyFile>,
     pub idp_roles: Vec<IdpRoles>,
+    /// Kubernetes manifests and kustomizations (YAML files that are not
+    /// are left out), read with [`crate::kubernetes`].
+    pub kubernetes: Vec<ManifestFile>,
     rust: Vec<RustSource>,
 }
 
@@ -212,6 +216,16 @@ impl Project {
                 )
             })?;
 
+        let kubernetes = files
+            .iter()
+            .filter(|f| {
+                f.path.ends_with(".yaml")
+                    || f.path.ends_with(".yml")
+                    || crate::kubernetes::is_kustomization_path(&f.path)
+            })
+            .filter_map(|f| ManifestFile::read(&f.path, &f.text))
+            .collect();
+
         Ok(Project {
             root: root.to_owned(),
             config,
@@ -221,6 +235,7 @@ impl Project {
             gitignore,
             rbac,
             idp_roles,
+            kubernetes,
             rust,
         })
     }
@@ -249,6 +264,11 @@ impl Project {
                 None
             }
         })
+    }
+
+    /// The Kubernetes manifest at `path`, if the project has one there.
+    pub fn manifest(&self, path: &str) -> Option<&ManifestFile> {
+        self.kubernetes.iter().find(|m| m.path == path)
     }
 
     /// Whether the root `.gitignore` ignores `path` (relative).

@@ -52,7 +52,11 @@ pub fn run(args: AddDeployArgs, ui: &Ui) -> anyhow::Result<()> {
         report_left_alone(&plan, ui);
         return Ok(());
     }
-    write::add_files(&project.root, &plan.files, &[plan.project_file.clone()])?;
+    write::add_files(
+        &project.root,
+        &plan.files,
+        std::slice::from_ref(&plan.project_file),
+    )?;
     for path in plan.files.keys() {
         ui.detail(format_args!("wrote {path}"));
     }
