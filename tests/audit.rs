@@ -729,3 +729,85 @@ fn the_route_rules_fire_on_the_generated_route_declarations() {
         "{rules:?}"
     );
 }
+
+/// The mistakes a reviewer would slip into generated Kubernetes manifests,
+/// each hidden where it is easy to miss, each reported by its rule at the
+/// place it is written (the untouched project audits clean: see
+/// `every_generated_project_audits_clean_at_the_lowest_threshold`).
+#[test]
+fn kubernetes_mistakes_hidden_in_overlays_and_patches_are_each_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let answers = Answers {
+        database: Database::Postgres,
+        deploy: DeploySet::parse_list("kubernetes").unwrap(),
+        ..answers(Idp::Oidc, FeatureSet::all())
+    };
+    generate(dir.path(), &answers);
+    let root = dir.path().join("deploy/kubernetes");
+    let edit = |rel: &str, from: &str, to: &str| {
+        let path = root.join(rel);
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.contains(from), "{rel} lacks {from:?}");
+        std::fs::write(&path, text.replacen(from, to, 1)).unwrap();
+    };
+    // A "temporary" debug patch in production undoing the base's defences.
+    edit(
+        "overlays/production/kustomization.yaml",
+        "patches:\n  - path: config.yaml\n",
+        "patches:\n  - path: config.yaml\n  - path: debug.yaml\n",
+    );
+    std::fs::write(
+        root.join("overlays/production/debug.yaml"),
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: my-api\nspec:\n  template:\n    spec:\n      containers:\n        - name: my-api\n          securityContext:\n            readOnlyRootFilesystem: false\n            privileged: true\n",
+    )
+    .unwrap();
+    // Production settings copied from development.
+    edit(
+        "overlays/production/config.yaml",
+        "APP_ENV: production",
+        "APP_ENV: development",
+    );
+    // A key "just for now" in the ConfigMap.
+    edit(
+        "base/configmap.yaml",
+        "  APP_ENV: production\n",
+        "  APP_ENV: production\n  DATA_ENCRYPTION_KEYS: v1:q2Vk7Yp0sT9wXz3LmN8bR4cJ6hF1dG5aE0uI2oP7tYw=\n",
+    );
+    // A sidecar without limits, running as root, with a literal secret.
+    edit(
+        "base/deployment.yaml",
+        "          volumeMounts:\n",
+        "          volumeMounts:\n            - name: tmp\n              mountPath: /scratch\n        - name: log-shipper\n          image: shipper@sha256:1111111111111111111111111111111111111111111111111111111111111111\n          env:\n            - name: SHIPPER_API_TOKEN\n              value: 7hG2kL9pQ4vX1zR8\n          securityContext:\n            runAsUser: 0\n            allowPrivilegeEscalation: false\n            readOnlyRootFilesystem: true\n            capabilities:\n              drop: [\"ALL\"]\n          volumeMounts:\n",
+    );
+    // The NetworkPolicy dropped from the base.
+    edit("base/kustomization.yaml", "  - networkpolicy.yaml\n", "");
+    std::fs::remove_file(root.join("base/networkpolicy.yaml")).unwrap();
+
+    let project = nestflux::audit::Project::load(dir.path()).unwrap();
+    let audit = nestflux::audit::Audit::run(&project, nestflux::audit::Date::today());
+    let found: Vec<String> = audit
+        .findings
+        .iter()
+        .map(|f| format!("{} {}", f.rule.id, f.location.path))
+        .collect();
+    let base = "deploy/kubernetes/base";
+    let production = "deploy/kubernetes/overlays/production";
+    for expected in [
+        format!("NF035 {base}/deployment.yaml"),
+        format!("NF036 {production}/debug.yaml"),
+        format!("NF037 {production}/debug.yaml"),
+        format!("NF038 {base}/deployment.yaml"),
+        format!("NF039 {base}/configmap.yaml"),
+        format!("NF039 {base}/deployment.yaml"),
+        format!("NF040 {base}/deployment.yaml"),
+        format!("NF041 {production}/config.yaml"),
+    ] {
+        assert!(
+            found.contains(&expected),
+            "{expected} was not reported; found:\n{}",
+            found.join("\n")
+        );
+    }
+    // Nothing else: each mistake is reported by its own rule.
+    assert_eq!(found.len(), 8, "{}", found.join("\n"));
+}

@@ -3,7 +3,7 @@
 use std::io::IsTerminal as _;
 use std::path::Path;
 
-use crate::answers::{Answers, Idp, PartialAnswers, ProjectName};
+use crate::answers::{Answers, DeployTarget, Idp, PartialAnswers, ProjectName};
 use crate::cli::NewArgs;
 use crate::error::UserError;
 use crate::prompt::{self, Asker, TerminalAsker};
@@ -56,6 +56,12 @@ pub fn run(args: NewArgs, ui: &Ui) -> anyhow::Result<()> {
         ),
     );
     ui.text(next_steps(&args.path, answers.idp));
+    if answers.deploy.contains(DeployTarget::Kubernetes) {
+        ui.text(
+            "\nKubernetes: deploy/kubernetes/README.md says how to pin the image digest, create\n\
+             the Secret and apply an overlay (kubectl apply -k deploy/kubernetes/overlays/production).",
+        );
+    }
     Ok(())
 }
 
