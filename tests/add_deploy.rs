@@ -147,3 +147,43 @@ fn an_unknown_target_is_a_usage_error() {
         .code(2)
         .stderr(contains("kubernetes"));
 }
+
+#[test]
+fn a_preset_with_kubernetes_generates_the_manifests_and_deploy_none_overrides_it() {
+    let sandbox = Sandbox::new();
+    sandbox.write(
+        "team.toml",
+        "[project]\ndatabase = \"postgres\"\n\n[deploy]\ntargets = [\"kubernetes\"]\n",
+    );
+    sandbox
+        .nestflux()
+        .args(["new", "with", "--preset", "team.toml", "--yes", "--quiet"])
+        .assert()
+        .success();
+    assert!(
+        sandbox
+            .join("with/deploy/kubernetes/base/deployment.yaml")
+            .is_file()
+    );
+    assert!(
+        sandbox
+            .read("with/nestflux.toml")
+            .contains("targets = [\"kubernetes\"]")
+    );
+    sandbox
+        .nestflux()
+        .args([
+            "new",
+            "without",
+            "--preset",
+            "team.toml",
+            "--deploy",
+            "none",
+            "--yes",
+            "--quiet",
+        ])
+        .assert()
+        .success();
+    assert!(!sandbox.join("without/deploy/kubernetes").exists());
+    assert!(!sandbox.read("without/nestflux.toml").contains("[deploy]"));
+}
