@@ -16,4 +16,5 @@ pub mod rbac;
 pub mod render;
 pub mod secrets;
 pub mod ui;
+pub mod upgrade;
 pub mod write;

@@ -4,3 +4,4 @@
 pub mod add;
 pub mod audit;
 pub mod new;
+pub mod upgrade;
