@@ -5,7 +5,7 @@
 //! errors: conflicts to resolve, `--check` on a project that is behind, and
 //! the review of a project without a baseline.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use crate::answers::{PROJECT_FILE, Project};
 use crate::cli::UpgradeArgs;
@@ -87,7 +87,10 @@ pub fn run(args: UpgradeArgs, ui: &Ui) -> anyhow::Result<bool> {
     }
 
     if args.dry_run {
-        for op in &ops {
+        // The project's files first, the new baseline (binary) last.
+        let (state, files): (Vec<&Op>, Vec<&Op>) =
+            ops.iter().partition(|op| op.path() == BASELINE_FILE);
+        for op in files.into_iter().chain(state) {
             print!("{}", diff(&up, op));
         }
         ui.text(format!("\n{}", upgrade::summary(&plan)));
@@ -140,11 +143,8 @@ fn finish(up: &Upgrade, plan: &Plan, ui: &Ui) {
     let counts = upgrade::summary(plan);
     report_extras(up, ui);
     if plan.has_conflicts() {
-        ui.text(format!(
-            "\nUpgrade of `{name}` to nestflux {} stopped at conflicts ({counts}).",
-            up.running
-        ));
-        ui.text("Conflicts:");
+        ui.text(format!("\nSummary: {counts}."));
+        ui.text("Conflicts (resolve these, then run `nestflux upgrade` again):");
         for entry in plan.conflicts() {
             match &entry.note {
                 Some(note) => ui.text(format!("  {} — {note}", entry.path)),
@@ -152,11 +152,11 @@ fn finish(up: &Upgrade, plan: &Plan, ui: &Ui) {
             }
         }
         ui.text(format!(
-            "\nEverything else is written, but `{PROJECT_FILE}` still records {}.\n\
-             Next: resolve each conflict (between `<<<<<<< yours` and `>>>>>>> nestflux {}`;\n\
-             in git they show as \"both modified\" and `git mergetool` works), `git add` the\n\
-             files, then run `nestflux upgrade` again: it records nestflux {} once no\n\
-             marker is left.",
+            "\nThe upgrade of `{name}` is written, but `{PROJECT_FILE}` still records {} until\n\
+             no conflict is left. Next: resolve each conflict (between `<<<<<<< yours` and\n\
+             `>>>>>>> nestflux {}`; in git they show as \"both modified\" and `git mergetool`\n\
+             works), `git add` the files, then run `nestflux upgrade` again to record\n\
+             nestflux {}.",
             from(up),
             up.running,
             up.running
@@ -439,6 +439,6 @@ fn open(project: Option<&Path>) -> anyhow::Result<Project> {
             }
             Project::open(dir)
         }
-        None => Project::discover(&std::env::current_dir().map(PathBuf::from)?),
+        None => Project::discover(&std::env::current_dir()?),
     }
 }

@@ -127,11 +127,7 @@ impl Upgrade {
                 None => fresh_passwords.push(role.clone()),
             }
         }
-        let theirs = baseline::managed(render::render_with_roles(
-            &project.answers,
-            &secrets,
-            &role_refs,
-        )?);
+        let theirs = baseline::managed(render_project(&project, &secrets, &role_refs)?);
         // Only a local IdP's setup has test users.
         if !theirs.contains_key(KEYCLOAK_REALM) && !theirs.contains_key(AUTHENTIK_BLUEPRINT) {
             fresh_passwords.clear();
@@ -277,6 +273,19 @@ impl Upgrade {
             .filter(|k| !before.contains(k))
             .collect()
     }
+}
+
+/// What this nestflux renders for a project's recorded inputs: its answers
+/// (`nestflux.toml`) and its roles (`config/rbac.toml`), with its own
+/// secrets.
+///
+/// HOOK(#14, `add resource`): the project's resources, recorded in
+/// `nestflux.toml` as `[[resources]]`, are inputs too: read them here and
+/// pass them to the render, so that every resource is rendered again by the
+/// new templates (and `add resource` keeps the baseline with
+/// [`baseline::replace_files`], adding the files it creates to it).
+fn render_project(project: &Project, secrets: &Secrets, roles: &[&str]) -> anyhow::Result<FileSet> {
+    Ok(render::render_with_roles(&project.answers, secrets, roles)?)
 }
 
 /// The roles a project is rendered with: those of its policy, the default

@@ -50,6 +50,7 @@ pub enum Decision {
 impl Decision {
     /// In the order the summary lists them.
     pub const ALL: [Decision; 11] = [
+        Decision::Conflict,
         Decision::Updated,
         Decision::Merged,
         Decision::Added,
@@ -60,7 +61,6 @@ impl Decision {
         Decision::StaysDeleted,
         Decision::MigrationKept,
         Decision::UpToDate,
-        Decision::Conflict,
     ];
 
     pub fn label(self) -> &'static str {

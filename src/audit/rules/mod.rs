@@ -1,5 +1,6 @@
 //! Every rule, one per file. Ids are stable: a rule that goes away leaves
-//! its id unused, and a new rule takes the next free one.
+//! its id unused, and a new rule takes the next free one (or one reserved
+//! for it: ids may have gaps).
 
 use super::{Findings, Project, Rule};
 use crate::answers::{Feature, PROJECT_FILE};
@@ -35,6 +36,8 @@ pub mod nf027_unguarded_route;
 pub mod nf028_suppression_without_reason;
 pub mod nf029_suppression_expired;
 pub mod nf030_insecure_session_cookie;
+pub mod nf033_conflict_markers;
+pub mod nf034_missing_security_fix;
 
 /// Every rule, in id order.
 pub static ALL: &[&Rule] = &[
@@ -68,6 +71,9 @@ pub static ALL: &[&Rule] = &[
     &nf028_suppression_without_reason::RULE,
     &nf029_suppression_expired::RULE,
     &nf030_insecure_session_cookie::RULE,
+    // NF031 and NF032 are taken by rules of other issues.
+    &nf033_conflict_markers::RULE,
+    &nf034_missing_security_fix::RULE,
 ];
 
 /// The rule with `id` (case-insensitive: `nf006` works too).
@@ -75,7 +81,7 @@ pub fn by_id(id: &str) -> Option<&'static Rule> {
     ALL.iter().copied().find(|r| r.id.eq_ignore_ascii_case(id))
 }
 
-/// `NF001…NF030`, for messages.
+/// `NF001…NF034`, for messages.
 pub fn id_range() -> String {
     format!(
         "{}…{}",
@@ -127,9 +133,17 @@ mod tests {
     use crate::audit::Severity;
 
     #[test]
-    fn ids_are_unique_sequential_and_well_formed() {
-        for (i, rule) in ALL.iter().enumerate() {
-            assert_eq!(rule.id, format!("NF{:03}", i + 1), "{}", rule.name);
+    fn ids_are_unique_increasing_and_well_formed() {
+        let mut previous = 0;
+        for rule in ALL {
+            let number: u32 = rule
+                .id
+                .strip_prefix("NF")
+                .filter(|n| n.len() == 3)
+                .and_then(|n| n.parse().ok())
+                .unwrap_or_else(|| panic!("`{}` is not NF and three digits", rule.id));
+            assert!(number > previous, "{} is out of order", rule.id);
+            previous = number;
         }
     }
 
