@@ -16,8 +16,9 @@ use crate::secrets::Secrets;
 
 /// The roles every new project starts with (DESIGN.md §3), in the order they
 /// are shown. The one list both the service and the IdP setup files under
-/// `deploy/` are generated from: templates read it as `roles`. When RBAC
-/// lands, `config/rbac.toml` becomes the source and feeds this context.
+/// `deploy/` are generated from at `new`: templates read it as `roles`.
+/// Later renders (`nestflux upgrade`) take the roles of the project's
+/// `config/rbac.toml` instead ([`render_with_roles`]).
 pub const DEFAULT_ROLES: &[&str] = &["admin", "editor", "viewer"];
 
 /// The templates, embedded at build time so the installed binary needs

@@ -327,11 +327,16 @@ fn without_baseline(up: &Upgrade, args: &UpgradeArgs, ui: &Ui) -> anyhow::Result
             differing.len()
         ),
     );
+    let first = if up.security_fixes().is_empty() {
+        ""
+    } else {
+        " (the security fixes above first)"
+    };
     ui.text(format!(
-        "\nNext: compare (`diff -ru {REVIEW_DIR} .`, or `nestflux upgrade --dry-run`),\n\
-         take what you want by hand (the security fixes above first), commit, then run\n\
-         `nestflux upgrade --adopt`: it records that render as the baseline, and from then\n\
-         on upgrades merge three-way and keep your edits."
+        "\nNext: compare (`nestflux upgrade --dry-run` prints the diff of each file, or\n\
+         open them under `{REVIEW_DIR}/`), take what you want by hand{first},\n\
+         commit, then run `nestflux upgrade --adopt`: it records that render as the\n\
+         baseline, and from then on upgrades merge three-way and keep your edits."
     ));
     Ok(false)
 }

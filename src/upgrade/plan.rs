@@ -179,15 +179,27 @@ pub fn plan(sides: &Sides<'_>) -> anyhow::Result<Plan> {
     let mut entries = Vec::new();
     for path in paths {
         let base = sides.base.get(path);
-        let ours = sides.ours.get(path);
         let theirs = sides.theirs.get(path);
-        let (decision, op, note) = if path == PROJECT_FILE || path == RBAC_FILE {
-            decide_data(path, base, ours, theirs)?
+        // A checkout with CRLF line endings (git's autocrlf on Windows) is
+        // compared and merged with LF, as nestflux writes, and what is
+        // written goes back to CRLF: line endings alone are no edit.
+        let crlf = sides.ours.get(path).is_some_and(|o| is_crlf(o));
+        let ours_lf = sides
+            .ours
+            .get(path)
+            .map(|o| if crlf { to_lf(o) } else { o.clone() });
+        let ours_lf = ours_lf.as_ref();
+        let (decision, mut op, note) = if path == PROJECT_FILE || path == RBAC_FILE {
+            decide_data(path, base, ours_lf, theirs)?
         } else if path.starts_with(MIGRATIONS_DIR) {
-            decide_migration(path, base, ours, theirs)
+            decide_migration(path, base, ours_lf, theirs)
         } else {
-            decide(sides, path, base, ours, theirs)
+            decide(sides, path, base, ours_lf, theirs)
         };
+        if crlf && let Some(Op::Write { contents, .. }) = &mut op {
+            *contents = to_crlf(contents);
+        }
+        let ours = sides.ours.get(path);
         entries.push(Entry {
             path: path.clone(),
             decision,
@@ -202,6 +214,33 @@ pub fn plan(sides: &Sides<'_>) -> anyhow::Result<Plan> {
 }
 
 type Outcome = (Decision, Option<Op>, Option<String>);
+
+/// Every line ends with CRLF (and there is at least one).
+fn is_crlf(bytes: &[u8]) -> bool {
+    let newlines = bytes.iter().filter(|b| **b == b'\n').count();
+    newlines > 0 && bytes.windows(2).filter(|w| w == b"\r\n").count() == newlines
+}
+
+fn to_lf(bytes: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(bytes.len());
+    for (i, b) in bytes.iter().enumerate() {
+        if !(*b == b'\r' && bytes.get(i + 1) == Some(&b'\n')) {
+            out.push(*b);
+        }
+    }
+    out
+}
+
+fn to_crlf(bytes: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(bytes.len() + bytes.len() / 32);
+    for b in bytes {
+        if *b == b'\n' {
+            out.push(b'\r');
+        }
+        out.push(*b);
+    }
+    out
+}
 
 fn write(path: &str, contents: &[u8]) -> Option<Op> {
     Some(Op::write(path, contents.to_vec()))
@@ -445,6 +484,24 @@ mod tests {
             .map(|(p, d)| ((*p).to_owned(), *d))
             .collect();
         assert_eq!(got, expected);
+    }
+
+    #[test]
+    fn crlf_line_endings_alone_are_no_edit_and_stay_crlf() {
+        let dir = tempfile::tempdir().unwrap();
+        let base = set(&[("a.rs", "one\ntwo\n")]);
+        let theirs = set(&[("a.rs", "one\nTWO\n")]);
+        let ours = set(&[("a.rs", "one\r\ntwo\r\n")]);
+        let plan = plan(&Sides {
+            root: dir.path(),
+            base: &base,
+            theirs: &theirs,
+            ours: &ours,
+            labels: &Labels::default(),
+        })
+        .unwrap();
+        assert_eq!(plan.entries[0].decision, Decision::Updated);
+        assert_eq!(plan.entries[0].result(), Some(&b"one\r\nTWO\r\n"[..]));
     }
 
     #[test]

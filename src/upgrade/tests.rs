@@ -646,3 +646,23 @@ fn the_roles_of_the_policy_render_in_the_order_new_and_add_role_wrote_them() {
     );
     assert_eq!(project_roles(None), DEFAULT_ROLES);
 }
+
+#[test]
+fn the_security_fixes_listed_are_those_after_the_recorded_version_for_files_the_project_has() {
+    let list = security::parse(&format!(
+        "[[fix]]\nid = \"session\"\nversion = \"{v}\"\ntitle = \"t\"\nfixes = \"f\"\nfiles = [\"src/routes/session.rs\"]\nasvs = [\"V3.3.1\"]\n\
+         [[fix]]\nid = \"authentik-only\"\nversion = \"{v}\"\ntitle = \"t\"\nfixes = \"f\"\nfiles = [\"deploy/authentik/blueprint.yaml\"]\nasvs = [\"V3.3.1\"]\n",
+        v = running()
+    ))
+    .unwrap();
+    let project = Fixture::older();
+    let ids: Vec<&str> = project
+        .prepare()
+        .security_fixes_in(&list)
+        .iter()
+        .map(|f| f.id.as_str())
+        .collect();
+    assert_eq!(ids, ["session"]);
+    assert!(project.upgrade(&[]).unwrap());
+    assert!(project.prepare().security_fixes_in(&list).is_empty());
+}
