@@ -452,15 +452,15 @@ fn roles_added_with_add_role_are_carried_over() {
     // `add role` applied its edit to the baseline too.
     let stored = baseline::read(project.root()).unwrap().unwrap();
     assert_eq!(
-        stored[idp_files_realm()],
-        project.read(idp_files_realm()).into_bytes()
+        stored[KEYCLOAK_REALM],
+        project.read(KEYCLOAK_REALM).into_bytes()
     );
     let password = recover_secrets(&stored).passwords["auditor"].clone();
 
     assert!(project.upgrade(&[]).unwrap());
-    let realm = project.read(idp_files_realm());
+    let realm = project.read(KEYCLOAK_REALM);
     let found = recover_secrets(&FileSet::from([(
-        idp_files_realm().to_owned(),
+        KEYCLOAK_REALM.to_owned(),
         realm.clone().into_bytes(),
     )]));
     assert_eq!(
@@ -478,10 +478,6 @@ fn roles_added_with_add_role_are_carried_over() {
         "the README is rendered with the role"
     );
     assert!(project.read(RBAC_FILE).contains("[roles.auditor]"));
-}
-
-fn idp_files_realm() -> &'static str {
-    KEYCLOAK_REALM
 }
 
 #[test]
