@@ -10,8 +10,8 @@ use std::fmt::Write as _;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use nestflux::answers::{Answers, Database, Date, FeatureSet, Idp, ProjectName};
-use nestflux::audit::{Audit, Project};
+use nestflux::answers::{Answers, Database, FeatureSet, Idp, ProjectName};
+use nestflux::audit::{Audit, Date, Project};
 
 const RUNS: usize = 15;
 

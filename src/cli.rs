@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::answers::{Database, FeatureSet, Idp, ProjectName};
+use crate::answers::{Database, Feature, FeatureSet, Idp, ProjectName};
 use crate::audit::Severity;
 use crate::audit::report::Format;
 
@@ -77,7 +77,7 @@ pub enum ColorChoice {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Create a new secured web service in a new directory
-    #[command(after_help = NEW_AFTER_HELP)]
+    #[command(after_help = new_after_help())]
     New(NewArgs),
 
     /// Grow a generated project's access-control policy (`config/rbac.toml`)
@@ -178,16 +178,17 @@ Exit codes: 0 nothing at or above --fail-on, 1 findings at or above it,
 2 usage error, or a folder that is not a nestflux project.
 
 Examples:
-  nestflux audit-config                         audit the project in this directory
+  nestflux audit-config                         audit the project this directory is in
   nestflux audit-config my-api --fail-on medium
   nestflux audit-config --format sarif --output nestflux.sarif
   nestflux audit-config --explain NF006         what a rule checks and how to fix it";
 
 #[derive(Debug, Args)]
 pub struct AuditArgs {
-    /// The project to audit: the directory holding its nestflux.toml
-    #[arg(value_name = "PATH", default_value = ".")]
-    pub path: PathBuf,
+    /// The project to audit: the directory holding its nestflux.toml [default:
+    /// found from the current directory upwards]
+    #[arg(value_name = "PATH")]
+    pub path: Option<PathBuf>,
 
     /// Report format
     #[arg(long, value_enum, default_value_t = Format::Text, value_name = "FORMAT")]
@@ -238,7 +239,7 @@ Examples:
 
 #[derive(Debug, Args)]
 pub struct AddRoleArgs {
-    /// Role name: a lowercase word (letters, digits, `-`, `_`)
+    /// Role name: a lowercase word (letters, digits, `-`, `_`; at most 64 characters)
     pub name: String,
 
     /// Permissions the role grants, comma-separated (each must be declared)
@@ -284,16 +285,51 @@ pub struct AddPermissionArgs {
     pub project: Option<PathBuf>,
 }
 
-const NEW_AFTER_HELP: &str = "\
+/// The text after `nestflux new --help`'s options: the feature keys, from
+/// [`Feature::ALL`] with their defaults and dependencies, and examples.
+fn new_after_help() -> String {
+    let width = Feature::ALL
+        .map(|f| f.key().len())
+        .into_iter()
+        .max()
+        .unwrap_or(0);
+    let mut features = String::new();
+    for feature in Feature::ALL {
+        let mut notes = vec![if feature.on_by_default() { "on" } else { "off" }.to_owned()];
+        if let Some(needed) = feature.requires() {
+            notes.push(format!("needs {}", needed.key()));
+        }
+        features.push_str(&format!(
+            "  {:<width$}  {}: {}\n",
+            feature.key(),
+            feature.label(),
+            notes.join(", ")
+        ));
+    }
+    format!(
+        "\
 On a terminal, nestflux asks for every answer no flag or preset gave. Without
 a terminal (CI, pipes) it never asks: pass --yes to take the defaults for what
 is missing, or pass every flag.
 
-Feature keys (default: the first five): headers, rate-limit, cors, audit-log,
-encryption, redis (rate limits shared through Redis; needs rate-limit), tls
-(the service serves HTTPS itself).
+Feature keys (on or off by default):
+{features}\
 Input validation, deny-by-default routing and parameterized queries are always on.
 
+{NEW_EXAMPLES}"
+    )
+}
+
+/// The help of `--features`: every key, and the default set.
+fn features_help() -> String {
+    format!(
+        "Exact set of optional security features, comma-separated, or `none` [possible values: {}] [default: {}]",
+        Feature::ALL.map(Feature::key).join(", "),
+        FeatureSet::defaults()
+    )
+}
+
+const NEW_EXAMPLES: &str = "\
 Examples:
   nestflux new my-api
   nestflux new my-api --idp keycloak --db sqlite --yes
@@ -313,18 +349,13 @@ pub struct NewArgs {
     #[arg(long, value_parser = parse_name)]
     pub name: Option<ProjectName>,
 
-    /// Identity provider whose access tokens the service accepts [default: keycloak]
-    #[arg(long, value_enum, value_name = "IDP")]
+    #[arg(long, value_enum, value_name = "IDP", help = format!("Identity provider whose access tokens the service accepts [default: {}]", Idp::DEFAULT.key()))]
     pub idp: Option<Idp>,
 
-    /// Database the service stores its data in [default: sqlite]
-    #[arg(long, value_enum, value_name = "DB")]
+    #[arg(long, value_enum, value_name = "DB", help = format!("Database the service stores its data in [default: {}]", Database::DEFAULT.key()))]
     pub db: Option<Database>,
 
-    /// Exact set of optional security features, comma-separated, or `none`
-    /// [possible values: headers, rate-limit, cors, audit-log, encryption]
-    /// [default: all of them]
-    #[arg(long, value_name = "LIST", value_parser = FeatureSet::parse_list)]
+    #[arg(long, value_name = "LIST", value_parser = FeatureSet::parse_list, help = features_help())]
     pub features: Option<FeatureSet>,
 
     /// Read answers from a file in the `nestflux.toml` format; flags override it

@@ -2,10 +2,6 @@
 //! against the [`Asker`] trait: dialoguer answers it on a terminal, and a
 //! scripted asker answers it in tests, so both run the same code.
 
-use std::collections::VecDeque;
-
-use anyhow::Context as _;
-
 use crate::answers::{Answers, Database, Feature, FeatureSet, Idp, PartialAnswers, ProjectName};
 
 /// One question at a time; each method returns the user's choice.
@@ -206,99 +202,118 @@ impl Asker for TerminalAsker {
     }
 }
 
-/// A reply in a script, consumed in order by [`ScriptedAsker`].
-#[derive(Clone, Debug)]
-pub enum Reply {
-    /// Accept the default (or the current selection).
-    Default,
-    Text(String),
-    Select(usize),
-    MultiSelect(Vec<usize>),
-    Confirm(bool),
-}
+/// A test double for [`Asker`]: answers from a script and records every
+/// prompt, so that tests drive the real question flow. Test-only.
+#[cfg(test)]
+mod scripted {
+    use std::collections::VecDeque;
 
-/// Answers questions from a script and records every prompt it saw, so
-/// tests can drive the real flow and assert what was asked.
-#[derive(Debug, Default)]
-pub struct ScriptedAsker {
-    replies: VecDeque<Reply>,
-    pub transcript: Vec<String>,
-}
+    use anyhow::Context as _;
 
-impl ScriptedAsker {
-    pub fn new(replies: impl IntoIterator<Item = Reply>) -> Self {
-        Self {
-            replies: replies.into_iter().collect(),
-            transcript: Vec::new(),
-        }
+    use super::Asker;
+
+    /// A reply in a script, consumed in order by [`ScriptedAsker`].
+    #[derive(Clone, Debug)]
+    pub enum Reply {
+        /// Accept the default (or the current selection).
+        Default,
+        Text(String),
+        Select(usize),
+        MultiSelect(Vec<usize>),
+        Confirm(bool),
     }
 
-    fn next(&mut self, prompt: &str) -> anyhow::Result<Reply> {
-        self.transcript.push(prompt.to_owned());
-        self.replies
-            .pop_front()
-            .with_context(|| format!("the script has no reply for `{prompt}`"))
+    /// Answers questions from a script and records every prompt it saw, so
+    /// tests can drive the real flow and assert what was asked.
+    #[derive(Debug, Default)]
+    pub struct ScriptedAsker {
+        replies: VecDeque<Reply>,
+        pub transcript: Vec<String>,
     }
-}
 
-impl Asker for ScriptedAsker {
-    fn text(
-        &mut self,
-        prompt: &str,
-        default: Option<&str>,
-        validate: &dyn Fn(&str) -> Result<(), String>,
-    ) -> anyhow::Result<String> {
-        // Like the terminal, re-ask until the validator accepts; rejections
-        // are recorded in the transcript.
-        loop {
-            let value = match self.next(prompt)? {
-                Reply::Default => default.context("no default to accept")?.to_owned(),
-                Reply::Text(t) => t,
-                other => anyhow::bail!("expected text for `{prompt}`, the script has {other:?}"),
-            };
-            match validate(&value) {
-                Ok(()) => return Ok(value),
-                Err(e) => self.transcript.push(format!("rejected `{value}`: {e}")),
+    impl ScriptedAsker {
+        pub fn new(replies: impl IntoIterator<Item = Reply>) -> Self {
+            Self {
+                replies: replies.into_iter().collect(),
+                transcript: Vec::new(),
             }
         }
-    }
 
-    fn select(&mut self, prompt: &str, items: &[String], default: usize) -> anyhow::Result<usize> {
-        match self.next(prompt)? {
-            Reply::Default => Ok(default),
-            Reply::Select(i) if i < items.len() => Ok(i),
-            other => anyhow::bail!("bad reply for `{prompt}`: {other:?}"),
+        fn next(&mut self, prompt: &str) -> anyhow::Result<Reply> {
+            self.transcript.push(prompt.to_owned());
+            self.replies
+                .pop_front()
+                .with_context(|| format!("the script has no reply for `{prompt}`"))
         }
     }
 
-    fn multi_select(
-        &mut self,
-        prompt: &str,
-        items: &[String],
-        defaults: &[bool],
-    ) -> anyhow::Result<Vec<usize>> {
-        match self.next(prompt)? {
-            Reply::Default => Ok((0..items.len()).filter(|&i| defaults[i]).collect()),
-            Reply::MultiSelect(chosen) if chosen.iter().all(|&i| i < items.len()) => Ok(chosen),
-            other => anyhow::bail!("bad reply for `{prompt}`: {other:?}"),
+    impl Asker for ScriptedAsker {
+        fn text(
+            &mut self,
+            prompt: &str,
+            default: Option<&str>,
+            validate: &dyn Fn(&str) -> Result<(), String>,
+        ) -> anyhow::Result<String> {
+            // Like the terminal, re-ask until the validator accepts; rejections
+            // are recorded in the transcript.
+            loop {
+                let value = match self.next(prompt)? {
+                    Reply::Default => default.context("no default to accept")?.to_owned(),
+                    Reply::Text(t) => t,
+                    other => {
+                        anyhow::bail!("expected text for `{prompt}`, the script has {other:?}")
+                    }
+                };
+                match validate(&value) {
+                    Ok(()) => return Ok(value),
+                    Err(e) => self.transcript.push(format!("rejected `{value}`: {e}")),
+                }
+            }
         }
-    }
 
-    fn confirm(&mut self, prompt: &str, default: bool) -> anyhow::Result<bool> {
-        match self.next(prompt)? {
-            Reply::Default => Ok(default),
-            Reply::Confirm(b) => Ok(b),
-            other => anyhow::bail!("bad reply for `{prompt}`: {other:?}"),
+        fn select(
+            &mut self,
+            prompt: &str,
+            items: &[String],
+            default: usize,
+        ) -> anyhow::Result<usize> {
+            match self.next(prompt)? {
+                Reply::Default => Ok(default),
+                Reply::Select(i) if i < items.len() => Ok(i),
+                other => anyhow::bail!("bad reply for `{prompt}`: {other:?}"),
+            }
         }
-    }
 
-    fn show(&mut self, text: &str) {
-        self.transcript.push(text.to_owned());
+        fn multi_select(
+            &mut self,
+            prompt: &str,
+            items: &[String],
+            defaults: &[bool],
+        ) -> anyhow::Result<Vec<usize>> {
+            match self.next(prompt)? {
+                Reply::Default => Ok((0..items.len()).filter(|&i| defaults[i]).collect()),
+                Reply::MultiSelect(chosen) if chosen.iter().all(|&i| i < items.len()) => Ok(chosen),
+                other => anyhow::bail!("bad reply for `{prompt}`: {other:?}"),
+            }
+        }
+
+        fn confirm(&mut self, prompt: &str, default: bool) -> anyhow::Result<bool> {
+            match self.next(prompt)? {
+                Reply::Default => Ok(default),
+                Reply::Confirm(b) => Ok(b),
+                other => anyhow::bail!("bad reply for `{prompt}`: {other:?}"),
+            }
+        }
+
+        fn show(&mut self, text: &str) {
+            self.transcript.push(text.to_owned());
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use super::scripted::{Reply, ScriptedAsker};
     use super::*;
 
     fn name(s: &str) -> ProjectName {

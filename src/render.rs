@@ -9,9 +9,11 @@ use minijinja::value::Serde;
 use minijinja::{AutoEscape, Environment, UndefinedBehavior, Value};
 use serde::Serialize;
 
-use crate::answers::{Answers, Feature, NESTFLUX_VERSION, PROJECT_FILE};
+use crate::NESTFLUX_VERSION;
+use crate::answers::{Answers, Feature};
 use crate::error::UserError;
 use crate::manifest::{self, TEMPLATE_SUFFIX, When};
+use crate::project::PROJECT_FILE;
 use crate::secrets::Secrets;
 
 /// The roles every new project starts with (DESIGN.md §3), in the order they
@@ -107,7 +109,10 @@ pub fn render_tree_with_roles(
         return Err(template_errors(errors));
     }
     if out
-        .insert(PROJECT_FILE.to_owned(), answers.to_toml().into_bytes())
+        .insert(
+            PROJECT_FILE.to_owned(),
+            crate::audit::defaults::project_file(answers).into_bytes(),
+        )
         .is_some()
     {
         return Err(UserError::failure(format!(
@@ -318,7 +323,10 @@ mod tests {
     fn nestflux_toml_is_written_from_the_answers() {
         let a = answers("headers");
         let files = render_tree(&FIXTURE, &a, &secrets(), TABLE).unwrap();
-        assert_eq!(text(&files, PROJECT_FILE), a.to_toml());
+        assert_eq!(
+            text(&files, PROJECT_FILE),
+            crate::audit::defaults::project_file(&a)
+        );
     }
 
     #[test]
@@ -341,7 +349,7 @@ mod tests {
     }
 
     #[test]
-    fn the_embedded_templates_render_for_every_answer_combination() {
+    fn the_embedded_templates_render_for_each_idp_and_database_with_no_and_all_features() {
         use crate::answers::{Database, Idp};
         for idp in Idp::ALL {
             for database in Database::AVAILABLE {

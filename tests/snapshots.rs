@@ -5,8 +5,9 @@
 //! Snapshots live in `snapshots/` and are reviewed before they are accepted
 //! (`cargo insta review`). CI never writes them: any drift fails the run.
 
-use nestflux::answers::{Answers, Database, FeatureSet, Idp, PROJECT_FILE, ProjectName};
+use nestflux::answers::{Answers, Database, FeatureSet, Idp, ProjectName};
 use nestflux::manifest::{TEMPLATE_SUFFIX, output_path};
+use nestflux::project::PROJECT_FILE;
 use nestflux::render::{DEFAULT_ROLES, FileSet, TEMPLATES, render};
 use nestflux::secrets::{Secrets, seeded_rng};
 
@@ -169,16 +170,40 @@ fn generated_text_files_end_with_one_newline_and_have_no_trailing_spaces() {
     }
 }
 
+/// The name is never spelled out by a template: rendering under another
+/// name changes exactly the places that name the package or the crate.
 #[test]
 fn the_project_name_reaches_every_place_that_names_the_crate() {
-    let files = render_case(&CASES[3]);
-    let cargo = String::from_utf8(files["Cargo.toml"].clone()).unwrap();
-    assert!(cargo.contains("name = \"billing_service\""), "{cargo}");
-    for (path, bytes) in &files {
-        let text = String::from_utf8_lossy(bytes);
-        assert!(
-            !text.contains("demo-api") && !text.contains("demo_api"),
-            "{path} still names the template's crate"
+    let rename = |case: &Case, name: &'static str| {
+        render(
+            &Answers {
+                name: ProjectName::parse(name).unwrap(),
+                ..answers(case)
+            },
+            &secrets(),
+        )
+        .expect("render")
+    };
+    for case in CASES {
+        let first = rename(case, "qqq-alpha");
+        let second = rename(case, "zzz-omega-name");
+        assert_eq!(
+            first.keys().collect::<Vec<_>>(),
+            second.keys().collect::<Vec<_>>(),
+            "{}",
+            case.id
         );
+        let cargo = String::from_utf8_lossy(&second["Cargo.toml"]).into_owned();
+        assert!(cargo.contains("name = \"zzz-omega-name\""), "{cargo}");
+        for (path, bytes) in &first {
+            let renamed = String::from_utf8_lossy(bytes)
+                .replace("qqq-alpha", "zzz-omega-name")
+                .replace("qqq_alpha", "zzz_omega_name");
+            assert!(
+                renamed == String::from_utf8_lossy(&second[path]),
+                "{}: {path} names the project somewhere the name does not reach",
+                case.id
+            );
+        }
     }
 }

@@ -3,7 +3,7 @@
 use std::io::IsTerminal as _;
 use std::path::Path;
 
-use crate::answers::{self, Answers, Idp, PartialAnswers, ProjectName};
+use crate::answers::{Answers, Idp, PartialAnswers, ProjectName};
 use crate::cli::NewArgs;
 use crate::error::UserError;
 use crate::prompt::{self, Asker, TerminalAsker};
@@ -70,7 +70,7 @@ pub fn resolve_answers(
     let derived = derive_name(&args.path)?;
     let preset = match &args.preset {
         Some(path) => {
-            let mut preset = answers::read_preset(path)?;
+            let mut preset = crate::project::file::read_preset(path)?;
             if let Some(name) = preset.name.take()
                 && Some(&name) != args.name.as_ref().or(derived.as_ref().ok())
             {

@@ -7,9 +7,9 @@
 
 use std::path::Path;
 
-use crate::answers::{PROJECT_FILE, Project};
 use crate::cli::UpgradeArgs;
 use crate::error::UserError;
+use crate::project::{PROJECT_FILE, Project};
 use crate::render::FileSet;
 use crate::ui::Ui;
 use crate::upgrade::apply::{self, Op};
@@ -22,7 +22,7 @@ use crate::upgrade::{self, BaselineSource, Upgrade, git};
 pub const REVIEW_DIR: &str = "target/nestflux-upgrade";
 
 pub fn run(args: UpgradeArgs, ui: &Ui) -> anyhow::Result<bool> {
-    let project = open(args.project.as_deref())?;
+    let project = Project::locate(args.project.as_deref(), crate::project::PROJECT_FLAG)?;
     let up = Upgrade::prepare(project)?;
 
     let leftovers = up.leftover_conflicts();
@@ -426,24 +426,5 @@ fn capitalize(label: &str) -> String {
     match chars.next() {
         Some(first) => first.to_uppercase().chain(chars).collect(),
         None => String::new(),
-    }
-}
-
-/// The project of `--project DIR`, or the one holding the current
-/// directory. (The same rule as `nestflux add`; #16 unifies the two.)
-fn open(project: Option<&Path>) -> anyhow::Result<Project> {
-    match project {
-        Some(dir) => {
-            if !dir.join(PROJECT_FILE).is_file() {
-                return Err(UserError::usage(format!(
-                    "`{}` is not a nestflux project: it has no `{PROJECT_FILE}`",
-                    dir.display()
-                ))
-                .with_help("pass the directory `nestflux new` created")
-                .into());
-            }
-            Project::open(dir)
-        }
-        None => Project::discover(&std::env::current_dir()?),
     }
 }

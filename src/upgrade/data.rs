@@ -10,8 +10,8 @@ use std::collections::BTreeSet;
 
 use toml_edit::{DocumentMut, Item, Table};
 
-use crate::answers::PROJECT_FILE;
-use crate::rbac::{Policy, PolicyEditor, RBAC_FILE, RoleSpec, WILDCARD};
+use crate::project::PROJECT_FILE;
+use crate::rbac::{Located, Policy, PolicyEditor, RBAC_FILE, RoleSpec, WILDCARD};
 
 /// The key `upgrade` moves once an upgrade completed without conflicts.
 pub const VERSION_KEY: &str = "nestflux-version";
@@ -38,10 +38,8 @@ pub fn extend_policy(
 
     let mut editor = PolicyEditor::new(ours).map_err(|e| unreadable(e, ours))?;
     let mut added = Vec::new();
-    for permission in &theirs_policy.permissions {
-        if !base_policy.permissions.contains(permission)
-            && !ours_policy.permissions.contains(permission)
-        {
+    for permission in theirs_policy.permissions.iter().map(Located::as_str) {
+        if !base_policy.declares(permission) && !ours_policy.declares(permission) {
             editor.declare_permission(permission);
             added.push(format!("permission `{permission}`"));
         }
@@ -54,21 +52,21 @@ pub fn extend_policy(
                 editor.put_role(&RoleSpec {
                     name: role.name.clone(),
                     description: role.description.clone(),
-                    permissions: role.permissions.clone(),
-                    inherits: role.inherits.clone(),
+                    permissions: role.permission_names(),
+                    inherits: role.parent_names(),
                 });
                 added.push(format!("role `{}`", role.name));
             }
             // Grants new in the templates, for a role the user has.
             (base_role, Some(mine)) => {
-                let had: BTreeSet<&String> = base_role
-                    .map(|r| r.permissions.iter().collect())
+                let had: BTreeSet<&str> = base_role
+                    .map(|r| r.permissions.iter().map(Located::as_str).collect())
                     .unwrap_or_default();
-                for permission in &role.permissions {
+                for permission in role.permissions.iter().map(Located::as_str) {
                     let holds = mine
                         .permissions
                         .iter()
-                        .any(|p| p == permission || p == WILDCARD);
+                        .any(|p| p.as_str() == permission || p.as_str() == WILDCARD);
                     if !had.contains(permission) && !holds {
                         editor.grant(&role.name, permission);
                         added.push(format!("`{permission}` granted to `{}`", role.name));
@@ -215,7 +213,7 @@ mod tests {
         let policy = Policy::parse(&new).unwrap();
         assert!(policy.problems().is_empty());
         assert_eq!(
-            policy.role("auditor").unwrap().permissions,
+            policy.role("auditor").unwrap().permission_names(),
             ["items:export"]
         );
         // Once added, nothing more to add.

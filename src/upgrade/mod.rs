@@ -24,9 +24,9 @@ use std::path::{Path, PathBuf};
 use anyhow::Context as _;
 use semver::Version;
 
-use crate::answers::{PROJECT_FILE, Project};
 use crate::error::UserError;
 use crate::idp_files::{AUTHENTIK_BLUEPRINT, KEYCLOAK_REALM};
+use crate::project::{PROJECT_FILE, Project};
 use crate::rbac::{Policy, RBAC_FILE};
 use crate::render::{self, DEFAULT_ROLES, FileSet};
 use crate::secrets::Secrets;

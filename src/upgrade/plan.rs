@@ -9,7 +9,7 @@ use std::path::Path;
 use super::apply::Op;
 use super::data;
 use super::merge::{self, Labels};
-use crate::answers::PROJECT_FILE;
+use crate::project::PROJECT_FILE;
 use crate::rbac::RBAC_FILE;
 use crate::render::FileSet;
 

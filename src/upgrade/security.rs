@@ -65,7 +65,7 @@ pub fn missing<'a>(
 
 /// This nestflux's version.
 pub fn running_version() -> Version {
-    Version::parse(crate::answers::NESTFLUX_VERSION).expect("Cargo.toml's version is semver")
+    Version::parse(crate::NESTFLUX_VERSION).expect("Cargo.toml's version is semver")
 }
 
 #[cfg(test)]

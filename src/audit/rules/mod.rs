@@ -3,7 +3,8 @@
 //! for it: ids may have gaps).
 
 use super::{Findings, Project, Rule};
-use crate::answers::{Feature, PROJECT_FILE};
+use crate::answers::Feature;
+use crate::project::PROJECT_FILE;
 
 mod jwt;
 pub mod nf001_headers_off;
@@ -107,6 +108,21 @@ pub fn feature_off(feature: Feature) -> Option<&'static Rule> {
 /// The rule that flags secret-looking values in committed files.
 pub fn secret_value_rule() -> &'static Rule {
     &nf011_committed_secret_value::RULE
+}
+
+/// The check shared by NF023 and NF024: the policy problems of `kind`
+/// (found by [`crate::rbac::Policy::problems`], as `add` finds them), each
+/// where the policy says it.
+fn report_policy_problems(project: &Project, out: &mut Findings, kind: crate::rbac::ErrorKind) {
+    let Some(file) = &project.rbac else { return };
+    for problem in file
+        .policy
+        .problems()
+        .into_iter()
+        .filter(|p| p.kind == kind)
+    {
+        out.add(&file.path, file.at(problem.span.as_ref()), problem.message);
+    }
 }
 
 /// The check shared by NF001–NF005: `feature` is missing from `features`

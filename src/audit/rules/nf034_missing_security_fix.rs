@@ -36,7 +36,7 @@ fn check_with(project: &Project, fixes: &[Fix], running: &Version, out: &mut Fin
     let from = recorded.map_or_else(|| "an unknown version".to_owned(), |v| v.to_string());
     for fix in missing {
         out.add(
-            crate::answers::PROJECT_FILE,
+            crate::project::PROJECT_FILE,
             at,
             format!(
                 "generated with nestflux {from}, before the fix `{}` of nestflux {}: {} (in {})",
@@ -98,7 +98,7 @@ mod tests {
             "schema = 1\n",
             &format!(
                 "schema = 1\nnestflux-version = \"{}\"\n",
-                crate::answers::NESTFLUX_VERSION
+                crate::NESTFLUX_VERSION
             ),
         );
         let project = TestProject::new()
