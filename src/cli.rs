@@ -23,6 +23,7 @@ Examples:
   nestflux new my-api --yes                    take the defaults, ask nothing
   nestflux new my-api --idp authentik --features headers,cors --yes
   nestflux audit-config my-api                 check a project's security settings
+  nestflux upgrade --dry-run                   what this nestflux would change in a project
 
 Exit codes: 0 success, 1 failure (or audit findings), 2 usage error.";
 
@@ -87,6 +88,81 @@ pub enum Command {
     /// Check a generated project's configuration for security problems
     #[command(name = "audit-config", after_help = AUDIT_AFTER_HELP)]
     AuditConfig(AuditArgs),
+
+    /// Bring a generated project up to this nestflux, keeping your edits
+    #[command(long_about = UPGRADE_LONG_ABOUT, after_help = UPGRADE_AFTER_HELP)]
+    Upgrade(UpgradeArgs),
+}
+
+const UPGRADE_LONG_ABOUT: &str = "\
+Bring a generated project up to this nestflux, keeping your edits.
+
+Template fixes, security fixes above all, reach projects generated long ago:
+nestflux renders the project again from its recorded inputs (the answers of
+nestflux.toml, the roles of config/rbac.toml, the project's own IdP secrets)
+and merges that into the project three-way, against the baseline: every file
+as nestflux last wrote it, kept in .nestflux/baseline.tar.gz (commit it;
+`nestflux new`, `add` and `upgrade` keep it up to date).";
+
+const UPGRADE_AFTER_HELP: &str = "\
+What happens to each file:
+  you did not change it, the templates did       the new version
+  you changed it, the templates did not          yours, untouched
+  both changed it, in different places           both changes, merged
+  both changed the same lines                    conflict: diff3 markers
+  new in the templates                           added
+  removed from the templates                     deleted if you never changed it, else kept
+  you deleted it                                 stays deleted (reported)
+  you created a file the templates now add       conflict: both versions, in markers
+Migrations are never rewritten or deleted; new ones are added. nestflux.toml
+and config/rbac.toml are your data: they only gain what the new version adds
+(a key, a permission, a role). .env is never written; new variables of
+.env.example are named at the end. A Rust file whose merge conflicts is tried
+again with all three versions formatted by rustfmt.
+
+Conflicts are listed at the end (exit 1); in git they show as \"both modified\".
+Resolve them, `git add` the files, and run `nestflux upgrade` again: the version
+in nestflux.toml moves only once nothing conflicts, and a second run changes
+nothing. Refuses a git working tree with uncommitted changes (--allow-dirty).
+
+A project made before nestflux kept a baseline cannot be merged three-way:
+`nestflux upgrade` writes the new render to target/nestflux-upgrade/ for review
+and overwrites nothing; after taking what you want, `--adopt` records it as the
+baseline.
+
+Exit codes: 0 upgraded (or up to date), 1 conflicts, a project behind with
+--check, or the review of a project without baseline, 2 usage error.
+
+Examples:
+  nestflux upgrade --dry-run        the decisions, the security fixes and the diff
+  nestflux upgrade                  upgrade the project in this directory
+  nestflux upgrade --check          in CI: fail when the project is behind";
+
+#[derive(Debug, Args)]
+pub struct UpgradeArgs {
+    /// Print each file's decision, the security fixes and the unified diff;
+    /// write nothing
+    #[arg(long, conflicts_with_all = ["check", "adopt"])]
+    pub dry_run: bool,
+
+    /// Write nothing; exit with 1 when the project is behind this nestflux
+    /// (for CI)
+    #[arg(long, conflicts_with = "adopt")]
+    pub check: bool,
+
+    /// Upgrade even though the git working tree has uncommitted changes
+    #[arg(long)]
+    pub allow_dirty: bool,
+
+    /// For a project made before nestflux kept a baseline: record this
+    /// nestflux's render as its baseline (after you took what you wanted
+    /// from the review); changes no other file
+    #[arg(long)]
+    pub adopt: bool,
+
+    /// The generated project [default: found from the current directory upwards]
+    #[arg(long, value_name = "DIR")]
+    pub project: Option<PathBuf>,
 }
 
 const AUDIT_AFTER_HELP: &str = "\

@@ -26,6 +26,7 @@ pub mod rbac;
 pub mod render;
 pub mod secrets;
 pub mod ui;
+pub mod upgrade;
 pub mod write;
 
 /// The version of nestflux, recorded in the files it writes and named in

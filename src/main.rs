@@ -30,6 +30,8 @@ fn main() -> ExitCode {
             nestflux::commands::deploy::run(args, &ui).map(|()| true)
         }
         Command::AuditConfig(args) => nestflux::commands::audit::run(args, &ui),
+        // Conflicts, a project behind with --check: reported, exit 1.
+        Command::Upgrade(args) => nestflux::commands::upgrade::run(args, &ui),
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,

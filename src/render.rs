@@ -19,8 +19,9 @@ use crate::secrets::Secrets;
 
 /// The roles every new project starts with (DESIGN.md §3), in the order they
 /// are shown. The one list both the service and the IdP setup files under
-/// `deploy/` are generated from: templates read it as `roles`. When RBAC
-/// lands, `config/rbac.toml` becomes the source and feeds this context.
+/// `deploy/` are generated from at `new`: templates read it as `roles`.
+/// Later renders (`nestflux upgrade`) take the roles of the project's
+/// `config/rbac.toml` instead ([`render_with_roles`]).
 pub const DEFAULT_ROLES: &[&str] = &["admin", "editor", "viewer"];
 
 /// The templates, embedded at build time so the installed binary needs
@@ -35,7 +36,19 @@ pub type FileSet = BTreeMap<String, Vec<u8>>;
 /// project's `secrets` (see [`Secrets`]: they reach only the files that need
 /// them, never `nestflux.toml`).
 pub fn render(answers: &Answers, secrets: &Secrets) -> Result<FileSet, UserError> {
-    render_tree(&TEMPLATES, answers, secrets, manifest::CONDITIONAL)
+    render_with_roles(answers, secrets, DEFAULT_ROLES)
+}
+
+/// Renders the project with its own roles (those of its `config/rbac.toml`,
+/// in the order [`crate::upgrade::project_roles`] gives), so that roles
+/// added since `new` are in the IdP setup under `deploy/` and the README.
+/// `secrets` must hold a test-user password for each role.
+pub fn render_with_roles(
+    answers: &Answers,
+    secrets: &Secrets,
+    roles: &[&str],
+) -> Result<FileSet, UserError> {
+    render_tree_with_roles(&TEMPLATES, answers, secrets, manifest::CONDITIONAL, roles)
 }
 
 /// Renders any template tree; tests use it with small fixture trees.
@@ -45,6 +58,17 @@ pub fn render_tree(
     secrets: &Secrets,
     conditional: &[(&str, When)],
 ) -> Result<FileSet, UserError> {
+    render_tree_with_roles(tree, answers, secrets, conditional, DEFAULT_ROLES)
+}
+
+/// [`render_tree`] with the project's roles.
+pub fn render_tree_with_roles(
+    tree: &'static Dir<'static>,
+    answers: &Answers,
+    secrets: &Secrets,
+    conditional: &[(&str, When)],
+    roles: &[&str],
+) -> Result<FileSet, UserError> {
     let mut files = Vec::new();
     collect_files(tree, &mut files);
     // include_dir keeps the order of the file system; sort for determinism.
@@ -52,7 +76,7 @@ pub fn render_tree(
 
     // Syntax errors and render errors are collected and reported together.
     let (env, mut errors) = environment(&files)?;
-    let context = Value::from(Serde(Context::new(answers, secrets)));
+    let context = Value::from(Serde(Context::new(answers, secrets, roles)));
 
     let mut out = FileSet::new();
     for file in files {
@@ -110,8 +134,8 @@ struct Context<'a> {
     features: BTreeMap<String, bool>,
     /// The keys of the features that are on, in canonical order.
     enabled_features: Vec<&'static str>,
-    /// The project's roles, from [`DEFAULT_ROLES`].
-    roles: &'static [&'static str],
+    /// The project's roles: [`DEFAULT_ROLES`] for a new project.
+    roles: &'a [&'a str],
     /// Random per project; `secrets.client_secret`, `secrets.user_passwords.<role>`, ...
     secrets: &'a Secrets,
     /// The deployment targets and the container facts they share
@@ -129,7 +153,7 @@ struct ProjectContext {
 }
 
 impl<'a> Context<'a> {
-    fn new(answers: &Answers, secrets: &'a Secrets) -> Self {
+    fn new(answers: &Answers, secrets: &'a Secrets, roles: &'a [&'a str]) -> Self {
         Self {
             project: ProjectContext {
                 name: answers.name.to_string(),
@@ -142,7 +166,7 @@ impl<'a> Context<'a> {
                 .map(|f| (f.key().replace('-', "_"), answers.features.contains(f)))
                 .collect(),
             enabled_features: answers.features.iter().map(Feature::key).collect(),
-            roles: DEFAULT_ROLES,
+            roles,
             secrets,
             deploy: DeployContext::new(answers),
             nestflux_version: NESTFLUX_VERSION,

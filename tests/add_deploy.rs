@@ -49,12 +49,18 @@ fn adding_kubernetes_later_gives_the_project_new_would_have_made() {
         .stderr(contains("deploy/kubernetes/"));
     let after = files(&sandbox, "later");
     assert_eq!(after, files(&sandbox, "at-once"));
-    // Only new files, and nestflux.toml.
+    // Only new files, nestflux.toml and the baseline `upgrade` merges
+    // against (equal to the baseline `new --deploy kubernetes` writes, by
+    // the comparison above).
     for (path, bytes) in &before {
-        if path != "nestflux.toml" {
-            assert_eq!(after.get(path), Some(bytes), "{path} changed");
+        if !["nestflux.toml", ".nestflux/baseline.tar.gz"].contains(&path.as_str()) {
+            assert!(after.get(path) == Some(bytes), "{path} changed");
         }
     }
+    assert!(
+        before[".nestflux/baseline.tar.gz"] != after[".nestflux/baseline.tar.gz"],
+        "the baseline did not follow"
+    );
     assert!(sandbox.read("later/nestflux.toml").contains("[deploy]\n"));
 }
 

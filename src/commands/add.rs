@@ -14,7 +14,7 @@ use crate::project::{self, Project};
 use crate::rbac::{self, Policy, PolicyEditor, RBAC_FILE, RoleSpec};
 use crate::secrets::Secrets;
 use crate::ui::Ui;
-use crate::write::{self, FileChange};
+use crate::write::FileChange;
 
 pub fn role(args: AddRoleArgs, ui: &Ui) -> anyhow::Result<()> {
     let project = Project::locate(args.project.as_deref(), project::PROJECT_FLAG)?;
@@ -248,7 +248,8 @@ fn apply(changes: Vec<FileChange>, dry_run: bool, ui: &Ui) -> anyhow::Result<()>
         ui.note("dry run: nothing was written");
         return Ok(());
     }
-    write::replace_files(&changes)?;
+    // Also applies the edits to the baseline's copies (see crate::upgrade).
+    crate::upgrade::baseline::replace_files(&changes)?;
     for change in &changes {
         ui.detail(format_args!("updated {}", change.display.display()));
     }

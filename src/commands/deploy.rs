@@ -6,8 +6,11 @@
 //! the target; the files only the second has are written, and nothing else:
 //! a file the user already has is never replaced. `nestflux.toml` records the
 //! target (a `[deploy]` table, where `new` puts it), so what nestflux would
-//! render for the recorded answers stays the project's baseline. Files both
-//! renders have but that differ (none today) are reported, not touched.
+//! render for the recorded answers stays the project's baseline. The
+//! baseline `nestflux upgrade` merges against (`.nestflux/baseline.tar.gz`,
+//! see [`crate::upgrade::baseline`]) gains the new files and the edit of
+//! `nestflux.toml` in the same step. Files both renders have but that differ
+//! (none today) are reported, not touched.
 
 use std::path::{Path, PathBuf};
 
@@ -19,6 +22,8 @@ use crate::project::{self, Project};
 use crate::render::{self, FileSet};
 use crate::secrets::Secrets;
 use crate::ui::Ui;
+use crate::upgrade::apply::Op;
+use crate::upgrade::baseline::{self, BASELINE_FILE};
 use crate::write::{self, FileChange};
 
 /// What adding a target to a project means: the new files, the change to
@@ -28,6 +33,8 @@ pub struct Plan {
     pub files: FileSet,
     pub project_file: FileChange,
     pub left_alone: Vec<String>,
+    /// The new files the baseline keeps (those that are committed).
+    pub managed: Vec<String>,
 }
 
 pub fn run(args: AddDeployArgs, ui: &Ui) -> anyhow::Result<()> {
@@ -52,11 +59,7 @@ pub fn run(args: AddDeployArgs, ui: &Ui) -> anyhow::Result<()> {
         report_left_alone(&plan, ui);
         return Ok(());
     }
-    write::add_files(
-        &project.root,
-        &plan.files,
-        std::slice::from_ref(&plan.project_file),
-    )?;
+    apply(&project.root, &plan)?;
     for path in plan.files.keys() {
         ui.detail(format_args!("wrote {path}"));
     }
@@ -135,11 +138,38 @@ pub fn plan(project: &Project, target: DeployTarget) -> anyhow::Result<Plan> {
         ))
         .into());
     }
+    let managed = baseline::managed(new)
+        .into_keys()
+        .filter(|path| files.contains_key(path))
+        .collect();
     Ok(Plan {
         files,
         project_file: project_file_change(&project.root, target)?,
         left_alone,
+        managed,
     })
+}
+
+/// Writes the plan, all or nothing: the new files, `nestflux.toml`, and the
+/// baseline with the same changes (a project made before nestflux kept a
+/// baseline has none to update).
+fn apply(root: &Path, plan: &Plan) -> anyhow::Result<()> {
+    let Some(mut base) = baseline::read(root)? else {
+        return write::add_files(root, &plan.files, std::slice::from_ref(&plan.project_file));
+    };
+    let mut ops: Vec<Op> = plan
+        .files
+        .iter()
+        .map(|(path, contents)| Op::write(path, contents.clone()))
+        .collect();
+    for path in &plan.managed {
+        base.insert(path.clone(), plan.files[path].clone());
+    }
+    let change = &plan.project_file;
+    baseline::follow_edit(&mut base, PROJECT_FILE, &change.old, &change.new);
+    ops.push(Op::write(PROJECT_FILE, change.new.as_bytes().to_vec()));
+    ops.push(Op::write(BASELINE_FILE, baseline::encode(&base)?));
+    crate::upgrade::apply::apply(root, &ops)
 }
 
 /// `nestflux.toml` with `target` added to `[deploy] targets`: a `[deploy]`

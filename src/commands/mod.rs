@@ -5,3 +5,4 @@ pub mod add;
 pub mod audit;
 pub mod deploy;
 pub mod new;
+pub mod upgrade;

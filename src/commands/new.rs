@@ -29,6 +29,8 @@ pub fn run(args: NewArgs, ui: &Ui) -> anyhow::Result<()> {
     // Fresh secrets for every project: never a credential two projects share.
     let secrets = Secrets::from_os_rng(render::DEFAULT_ROLES);
     let files = render::render(&answers, &secrets)?;
+    // The baseline `nestflux upgrade` merges against (see crate::upgrade).
+    let files = crate::upgrade::baseline::attach(files)?;
 
     if args.dry_run {
         print!("{}", dry_run_listing(&args.path, &files));
