@@ -10,7 +10,7 @@
 //! Files that differ only in a few lines between answers are one template
 //! with `{% if %}` blocks instead; this table is for files that exist or not.
 
-use crate::answers::{Answers, Database, Feature, Idp};
+use crate::answers::{Answers, Database, DeployTarget, Feature, Idp};
 
 /// When a conditional template file is generated.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -22,6 +22,10 @@ pub enum When {
     Feature(Feature),
     /// Any of these conditions.
     Any(&'static [When]),
+    /// A deployment target is chosen (`[deploy] targets`).
+    Deploy(DeployTarget),
+    /// More than one replica may run ([`Answers::scales_out`]).
+    ScalesOut,
 }
 
 impl When {
@@ -32,6 +36,8 @@ impl When {
             When::Database(db) => answers.database == db,
             When::Feature(feature) => answers.features.contains(feature),
             When::Any(conditions) => conditions.iter().any(|when| when.holds(answers)),
+            When::Deploy(target) => answers.deploy.contains(target),
+            When::ScalesOut => answers.scales_out(),
         }
     }
 }
@@ -128,6 +134,21 @@ pub const CONDITIONAL: &[(&str, When)] = &[
         "tests/api/session.rs.jinja",
         When::Feature(Feature::Session),
     ),
+    // Kubernetes manifests (`--deploy kubernetes`, `nestflux add deploy
+    // kubernetes`): the SQLite database's volume, and the autoscaler only
+    // where more than one replica is safe.
+    ("deploy/kubernetes/", When::Deploy(DeployTarget::Kubernetes)),
+    (
+        "deploy/kubernetes/base/persistentvolumeclaim.yaml.jinja",
+        When::Database(Database::Sqlite),
+    ),
+    (
+        "deploy/kubernetes/base/horizontalpodautoscaler.yaml.jinja",
+        When::ScalesOut,
+    ),
+    // Sections of the generated README.md, included by it: never written as
+    // files of their own.
+    ("readme/", When::Any(&[])),
 ];
 
 /// The template suffix that marks a file to render.
@@ -171,6 +192,18 @@ mod tests {
             ..Default::default()
         }
         .with_defaults(ProjectName::parse("t").unwrap())
+    }
+
+    #[test]
+    fn a_deploy_entry_holds_for_its_target_and_scales_out_for_shared_state() {
+        let mut a = answers("rate-limit", Idp::Oidc);
+        assert!(!When::Deploy(DeployTarget::Kubernetes).holds(&a));
+        a.deploy.insert(DeployTarget::Kubernetes);
+        assert!(When::Deploy(DeployTarget::Kubernetes).holds(&a));
+        a.database = Database::Postgres;
+        assert!(!When::ScalesOut.holds(&a));
+        a.features = FeatureSet::parse_list("rate-limit,redis").unwrap();
+        assert!(When::ScalesOut.holds(&a));
     }
 
     const TABLE: &[(&str, When)] = &[

@@ -9,15 +9,19 @@ use minijinja::value::Serde;
 use minijinja::{AutoEscape, Environment, UndefinedBehavior, Value};
 use serde::Serialize;
 
-use crate::answers::{Answers, Feature, NESTFLUX_VERSION, PROJECT_FILE};
+use crate::NESTFLUX_VERSION;
+use crate::answers::{Answers, Feature};
+use crate::deploy::DeployContext;
 use crate::error::UserError;
 use crate::manifest::{self, TEMPLATE_SUFFIX, When};
+use crate::project::PROJECT_FILE;
 use crate::secrets::Secrets;
 
 /// The roles every new project starts with (DESIGN.md §3), in the order they
 /// are shown. The one list both the service and the IdP setup files under
-/// `deploy/` are generated from: templates read it as `roles`. When RBAC
-/// lands, `config/rbac.toml` becomes the source and feeds this context.
+/// `deploy/` are generated from at `new`: templates read it as `roles`.
+/// Later renders (`nestflux upgrade`) take the roles of the project's
+/// `config/rbac.toml` instead ([`render_with_roles`]).
 pub const DEFAULT_ROLES: &[&str] = &["admin", "editor", "viewer"];
 
 /// The templates, embedded at build time so the installed binary needs
@@ -32,7 +36,19 @@ pub type FileSet = BTreeMap<String, Vec<u8>>;
 /// project's `secrets` (see [`Secrets`]: they reach only the files that need
 /// them, never `nestflux.toml`).
 pub fn render(answers: &Answers, secrets: &Secrets) -> Result<FileSet, UserError> {
-    render_tree(&TEMPLATES, answers, secrets, manifest::CONDITIONAL)
+    render_with_roles(answers, secrets, DEFAULT_ROLES)
+}
+
+/// Renders the project with its own roles (those of its `config/rbac.toml`,
+/// in the order [`crate::upgrade::project_roles`] gives), so that roles
+/// added since `new` are in the IdP setup under `deploy/` and the README.
+/// `secrets` must hold a test-user password for each role.
+pub fn render_with_roles(
+    answers: &Answers,
+    secrets: &Secrets,
+    roles: &[&str],
+) -> Result<FileSet, UserError> {
+    render_tree_with_roles(&TEMPLATES, answers, secrets, manifest::CONDITIONAL, roles)
 }
 
 /// Renders any template tree; tests use it with small fixture trees.
@@ -42,6 +58,17 @@ pub fn render_tree(
     secrets: &Secrets,
     conditional: &[(&str, When)],
 ) -> Result<FileSet, UserError> {
+    render_tree_with_roles(tree, answers, secrets, conditional, DEFAULT_ROLES)
+}
+
+/// [`render_tree`] with the project's roles.
+pub fn render_tree_with_roles(
+    tree: &'static Dir<'static>,
+    answers: &Answers,
+    secrets: &Secrets,
+    conditional: &[(&str, When)],
+    roles: &[&str],
+) -> Result<FileSet, UserError> {
     let mut files = Vec::new();
     collect_files(tree, &mut files);
     // include_dir keeps the order of the file system; sort for determinism.
@@ -49,7 +76,7 @@ pub fn render_tree(
 
     // Syntax errors and render errors are collected and reported together.
     let (env, mut errors) = environment(&files)?;
-    let context = Value::from(Serde(Context::new(answers, secrets)));
+    let context = Value::from(Serde(Context::new(answers, secrets, roles)));
 
     let mut out = FileSet::new();
     for file in files {
@@ -83,7 +110,10 @@ pub fn render_tree(
         return Err(template_errors(errors));
     }
     if out
-        .insert(PROJECT_FILE.to_owned(), answers.to_toml().into_bytes())
+        .insert(
+            PROJECT_FILE.to_owned(),
+            crate::audit::defaults::project_file(answers).into_bytes(),
+        )
         .is_some()
     {
         return Err(UserError::failure(format!(
@@ -104,10 +134,13 @@ struct Context<'a> {
     features: BTreeMap<String, bool>,
     /// The keys of the features that are on, in canonical order.
     enabled_features: Vec<&'static str>,
-    /// The project's roles, from [`DEFAULT_ROLES`].
-    roles: &'static [&'static str],
+    /// The project's roles: [`DEFAULT_ROLES`] for a new project.
+    roles: &'a [&'a str],
     /// Random per project; `secrets.client_secret`, `secrets.user_passwords.<role>`, ...
     secrets: &'a Secrets,
+    /// The deployment targets and the container facts they share
+    /// ([`crate::deploy`]): `deploy.kubernetes`, `deploy.uid`, ...
+    deploy: DeployContext,
     nestflux_version: &'static str,
 }
 
@@ -120,7 +153,7 @@ struct ProjectContext {
 }
 
 impl<'a> Context<'a> {
-    fn new(answers: &Answers, secrets: &'a Secrets) -> Self {
+    fn new(answers: &Answers, secrets: &'a Secrets, roles: &'a [&'a str]) -> Self {
         Self {
             project: ProjectContext {
                 name: answers.name.to_string(),
@@ -133,8 +166,9 @@ impl<'a> Context<'a> {
                 .map(|f| (f.key().replace('-', "_"), answers.features.contains(f)))
                 .collect(),
             enabled_features: answers.features.iter().map(Feature::key).collect(),
-            roles: DEFAULT_ROLES,
+            roles,
             secrets,
+            deploy: DeployContext::new(answers),
             nestflux_version: NESTFLUX_VERSION,
         }
     }
@@ -294,7 +328,10 @@ mod tests {
     fn nestflux_toml_is_written_from_the_answers() {
         let a = answers("headers");
         let files = render_tree(&FIXTURE, &a, &secrets(), TABLE).unwrap();
-        assert_eq!(text(&files, PROJECT_FILE), a.to_toml());
+        assert_eq!(
+            text(&files, PROJECT_FILE),
+            crate::audit::defaults::project_file(&a)
+        );
     }
 
     #[test]
@@ -317,7 +354,7 @@ mod tests {
     }
 
     #[test]
-    fn the_embedded_templates_render_for_every_answer_combination() {
+    fn the_embedded_templates_render_for_each_idp_and_database_with_no_and_all_features() {
         use crate::answers::{Database, Idp};
         for idp in Idp::ALL {
             for database in Database::AVAILABLE {
@@ -327,6 +364,7 @@ mod tests {
                         idp,
                         database,
                         features,
+                        deploy: crate::answers::DeploySet::parse_list("kubernetes").unwrap(),
                     };
                     render(&a, &secrets())
                         .unwrap_or_else(|e| panic!("{idp:?} {database:?}: {e} {:?}", e.detail));

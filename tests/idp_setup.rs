@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 
-use nestflux::answers::{Answers, Database, FeatureSet, Idp, ProjectName};
+use nestflux::answers::{Answers, Database, DeploySet, FeatureSet, Idp, ProjectName};
 use nestflux::render::{DEFAULT_ROLES, FileSet, render};
 use nestflux::secrets::{Secrets, seeded_rng};
 use serde_json::Value as Json;
@@ -25,6 +25,7 @@ fn project(idp: Idp) -> FileSet {
         idp,
         database: Database::Sqlite,
         features: FeatureSet::none(),
+        deploy: DeploySet::none(),
     };
     render(&answers, &secrets()).expect("render")
 }

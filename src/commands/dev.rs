@@ -15,11 +15,11 @@ use std::time::{Duration, Instant};
 use console::style;
 use tokio::sync::watch;
 
-use crate::answers::Project;
 use crate::cli::{DevArgs, DevCommand, DevProviderArgs, DevRunArgs, DevTokenArgs};
 use crate::dev::config::{ACCESS_TOKEN_LIFETIME, DevConfig};
 use crate::dev::{BindError, Listeners, Provider, client};
 use crate::error::UserError;
+use crate::project::Project;
 use crate::ui::Ui;
 
 /// How long a stopped service may take to finish its requests.
@@ -37,21 +37,7 @@ pub fn run(args: DevArgs, ui: &Ui) -> anyhow::Result<()> {
 
 /// The project of `--project DIR`, or the one holding the current directory.
 fn open(project: Option<&Path>) -> anyhow::Result<Project> {
-    match project {
-        Some(dir) => {
-            if !dir.join(crate::answers::PROJECT_FILE).is_file() {
-                return Err(UserError::usage(format!(
-                    "`{}` is not a nestflux project: it has no `{}`",
-                    dir.display(),
-                    crate::answers::PROJECT_FILE
-                ))
-                .with_help("pass the directory `nestflux new` created")
-                .into());
-            }
-            Project::open(dir)
-        }
-        None => Project::discover(&std::env::current_dir()?),
-    }
+    Project::locate(project, crate::project::PROJECT_FLAG)
 }
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {

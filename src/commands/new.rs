@@ -3,7 +3,7 @@
 use std::io::IsTerminal as _;
 use std::path::Path;
 
-use crate::answers::{self, Answers, Idp, PartialAnswers, ProjectName};
+use crate::answers::{Answers, DeployTarget, Idp, PartialAnswers, ProjectName};
 use crate::cli::NewArgs;
 use crate::error::UserError;
 use crate::prompt::{self, Asker, TerminalAsker};
@@ -29,6 +29,8 @@ pub fn run(args: NewArgs, ui: &Ui) -> anyhow::Result<()> {
     // Fresh secrets for every project: never a credential two projects share.
     let secrets = Secrets::from_os_rng(render::DEFAULT_ROLES);
     let files = render::render(&answers, &secrets)?;
+    // The baseline `nestflux upgrade` merges against (see crate::upgrade).
+    let files = crate::upgrade::baseline::attach(files)?;
 
     if args.dry_run {
         print!("{}", dry_run_listing(&args.path, &files));
@@ -43,14 +45,25 @@ pub fn run(args: NewArgs, ui: &Ui) -> anyhow::Result<()> {
     ui.status(
         "Created",
         format_args!(
-            "{} files ({} · {} · features: {})",
+            "{} files ({} · {} · features: {}{})",
             files.len(),
             answers.idp.key(),
             answers.database.key(),
-            answers.features
+            answers.features,
+            if answers.deploy.is_empty() {
+                String::new()
+            } else {
+                format!(" · deploy: {}", answers.deploy)
+            }
         ),
     );
     ui.text(next_steps(&args.path, answers.idp));
+    if answers.deploy.contains(DeployTarget::Kubernetes) {
+        ui.text(
+            "\nKubernetes: deploy/kubernetes/README.md says how to pin the image digest, create\n\
+             the Secret and apply an overlay (kubectl apply -k deploy/kubernetes/overlays/production).",
+        );
+    }
     Ok(())
 }
 
@@ -68,7 +81,7 @@ pub fn resolve_answers(
     let derived = derive_name(&args.path)?;
     let preset = match &args.preset {
         Some(path) => {
-            let mut preset = answers::read_preset(path)?;
+            let mut preset = crate::project::file::read_preset(path)?;
             if let Some(name) = preset.name.take()
                 && Some(&name) != args.name.as_ref().or(derived.as_ref().ok())
             {
@@ -85,6 +98,7 @@ pub fn resolve_answers(
         idp: args.idp,
         database: args.db,
         features: args.features.clone(),
+        deploy: args.deploy.clone(),
     };
     let given = flags.or(preset);
 

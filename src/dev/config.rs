@@ -11,9 +11,10 @@
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
-use crate::answers::{Feature, Idp, Project};
+use crate::answers::{Feature, Idp};
 use crate::audit::scan::env_assignments;
 use crate::error::UserError;
+use crate::project::Project;
 use crate::rbac::{Policy, RBAC_FILE};
 
 /// The local settings file the provider and the service read.
@@ -465,12 +466,13 @@ mod tests {
                 idp,
                 database: Database::Sqlite,
                 features,
+                deploy: crate::answers::DeploySet::none(),
             },
         }
     }
 
     const POLICY: &str =
-        "[roles.admin]\npermissions = [\"*\"]\n[roles.read-only]\npermissions = []\n";
+        "permissions = []\n[roles.admin]\npermissions = [\"*\"]\n[roles.read-only]\npermissions = []\n";
 
     fn config(env: &str) -> Result<DevConfig, UserError> {
         DevConfig::from_parts(

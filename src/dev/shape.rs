@@ -343,8 +343,9 @@ pub fn discovery(config: &DevConfig, endpoints: &Endpoints) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::answers::{Answers, Database, FeatureSet, Project, ProjectName};
+    use crate::answers::{Answers, Database, FeatureSet, ProjectName};
     use crate::dev::config::Vars;
+    use crate::project::Project;
 
     fn config(idp: Idp, env: &str) -> DevConfig {
         let project = Project {
@@ -354,13 +355,14 @@ mod tests {
                 idp,
                 database: Database::Sqlite,
                 features: FeatureSet::defaults(),
+                deploy: crate::answers::DeploySet::none(),
             },
         };
         let env = format!("AUTH_AUDIENCE=shop\nDEV_CLIENT_SECRET=s\n{env}");
         DevConfig::from_parts(
             &project,
             &Vars::from_text(&env),
-            "[roles.editor]\npermissions = []\n",
+            "permissions = []\n[roles.editor]\npermissions = []\n",
         )
         .unwrap()
     }

@@ -22,8 +22,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use nestflux::answers::{Database, Feature, Project};
+use nestflux::answers::{Database, Feature};
 use nestflux::dev::DevConfig;
+use nestflux::project::Project;
 use nestflux::rbac::{Policy, RBAC_FILE};
 use serde_json::{Value, json};
 
