@@ -1,134 +1,144 @@
 #!/usr/bin/env bash
-# Load benchmark of a generated service: what the security stack costs.
+# Load benchmark of a generated service against the ceiling of its framework.
 #
-#   bash bench/load.sh            # DURATION=10 CONNECTIONS=32 THREADS=1 FEATURES=... to change
+#   bash bench/load.sh      # DURATION=5 ROUNDS=3 CONNECTIONS=64 THREADS=1 FEATURES=... to change
 #
-# Generates a project (generic OIDC, the default features: headers, rate-limit,
-# cors, audit-log, encryption), builds it in release mode, starts it against
-# the test OpenID provider (tests/oidc-provider, a real provider on loopback
-# issuing JWTs by client credentials), and drives it with `wrk` on loopback:
-#   - GET /health/live  : no authentication (still every layer before routing)
-#   - GET /api/me       : bearer token verified, rate limited per IP and per
-#                         subject, every layer, no database: the security stack
-#   - GET /api/items    : the same plus a database query (count and page)
-# It prints requests per second, p50/p99 latency, the secured/unsecured ratio
-# from the same run, the release binary's size and its idle memory (RSS).
+# Generates a project (generic OIDC, SQLite, the default features: headers,
+# rate-limit, cors, audit-log, encryption) and builds it in release mode, and
+# with the same (default) release profile a bare axum 0.8 "hello" (bench/hello:
+# the router and one route, nothing else; its own Cargo.lock, built --locked).
+# It starts the service against the test OpenID provider (tests/oidc-provider,
+# a real provider on loopback issuing RS256 JWTs by client credentials), seeds
+# 20 items with (encrypted) notes and drives, with `wrk` on loopback and an
+# `Origin` header on every request, as a browser on an allowed origin sends:
+#   - GET /                     on the bare axum: the ceiling
+#   - GET /health/live          no authentication (every always-on layer)
+#   - GET /api/me               bearer token (cached verification), per-IP and
+#                               per-subject limits, every layer, no database
+#   - GET /api/items?limit=20   the same plus the database: a page of 20
+#                               items, their notes decrypted
+# Each round drives the four in turn; the table shows each route's median
+# round, its share of the ceiling's median, the server's CPU time per request,
+# the release binary's size and the service's idle memory (RSS). See
+# bench/README.md for what the numbers mean and what they were.
 #
-# The rate limits are raised through the environment (RATE_LIMIT_PER_SECOND,
-# RATE_LIMIT_BURST) so the run measures the stack, not 429s; the limiter still
-# runs on every request. Request logs are off (RUST_LOG=warn): one log line per
-# request would measure the terminal or the log pipeline. wrk runs on the same
-# machine, so both share its cores: compare the ratio, not absolute numbers.
+# wrk runs on the same machine and takes one of its cores: compare shares of
+# the ceiling between runs, not absolute numbers. For a load-independent
+# measure (instructions per request, per layer), see bench/profile.sh.
+# SKIP_BUILD=1 reuses the binaries built by the last run; SERVICE_BIN=path
+# drives another build of the service, SERVICE_ENV="VAR=value ..." adds to
+# its environment (both for comparing prototypes).
 set -euo pipefail
-cd "$(dirname "$0")/.."
-ROOT=$PWD
+source "$(dirname "$0")/common.sh"
 
-DURATION=${DURATION:-10}
-CONNECTIONS=${CONNECTIONS:-32}
+DURATION=${DURATION:-5}
+ROUNDS=${ROUNDS:-3}
+CONNECTIONS=${CONNECTIONS:-64}
 THREADS=${THREADS:-1}
-FEATURES=${FEATURES:-headers,rate-limit,cors,audit-log,encryption}
-WORK=${BENCH_DIR:-$ROOT/target/bench}
-PORT=${BENCH_PORT:-18080}
-# Resource indicators (RFC 8707) take absolute URIs.
-AUDIENCE=urn:nestflux:bench
 
-say() { printf 'bench: %s\n' "$*" >&2; }
-
-# --- tools -------------------------------------------------------------------
-if ! command -v wrk >/dev/null; then
-  say "installing wrk (apt)"
-  SUDO=$([ "$(id -u)" = 0 ] || echo sudo)
-  $SUDO apt-get update -qq && $SUDO apt-get install -y -qq wrk >/dev/null
-fi
-command -v node >/dev/null || { echo "error: node is needed for the test OpenID provider" >&2; exit 1; }
-[ -d tests/oidc-provider/node_modules ] ||
-  npm ci --prefix tests/oidc-provider --no-audit --no-fund --loglevel=error
-
-# --- generate and build ------------------------------------------------------
-say "building nestflux and generating the service (features: $FEATURES)"
-cargo build --release --locked -q
-rm -rf "$WORK/svc" "$WORK/data"
-mkdir -p "$WORK/data"
-"$ROOT/target/release/nestflux" new "$WORK/svc" --name bench-svc --idp oidc --db sqlite \
-  --features "$FEATURES" --yes --quiet
-say "building the service in release mode (the first run compiles its dependencies)"
-started=$(date +%s)
-(cd "$WORK/svc" && CARGO_TARGET_DIR="$WORK/target" cargo build --release -q)
-say "release build: $(( $(date +%s) - started ))s"
-BINARY="$WORK/target/release/bench-svc"
-
-# --- identity provider -------------------------------------------------------
-coproc IDP { exec node "$ROOT/tests/oidc-provider/provider.mjs" --audience "$AUDIENCE" --roles admin --ttl 3600; }
-IDP_IN=${IDP[1]}
-read -r line <&"${IDP[0]}"
-ISSUER=$(sed -E 's/.*"issuer": *"([^"]+)".*/\1/' <<<"$line")
-SERVICE_PID=
-cleanup() {
-  [ -n "$SERVICE_PID" ] && kill "$SERVICE_PID" 2>/dev/null || true
-  exec {IDP_IN}>&- 2>/dev/null || true   # the provider stops when its stdin closes
-}
+need_tools
+[ -n "${SKIP_BUILD:-}" ] || build_all
 trap cleanup EXIT
-
-TOKEN=$(curl -sf -u service:service-secret -d grant_type=client_credentials \
-  -d resource="$AUDIENCE" --data-urlencode "scope=items:read items:write" "$ISSUER/token" | sed -E 's/.*"access_token":"([^"]+)".*/\1/')
-[ -n "$TOKEN" ] || { echo "error: no token from the provider" >&2; exit 1; }
-
-# --- the service ---------------------------------------------------------------
-(cd "$WORK" && exec env -i PATH="$PATH" APP_ENV=development BIND_ADDR="127.0.0.1:$PORT" \
-  DATABASE_URL="sqlite://$WORK/data/app.db?mode=rwc" AUTH_ISSUER_URL="$ISSUER" \
-  AUTH_AUDIENCE="$AUDIENCE" AUTH_ROLES_CLAIM=roles RUST_LOG=warn \
-  RATE_LIMIT_PER_SECOND=1000000 RATE_LIMIT_BURST=1000000 "$BINARY") &
-SERVICE_PID=$!
-for _ in $(seq 100); do
-  curl -sf -o /dev/null "127.0.0.1:$PORT/health/ready" && break
+start_idp
+start_service
+seed_items
+(cd "$WORK" && exec env -i BIND_ADDR="127.0.0.1:$HELLO_PORT" "$HELLO_BIN") &
+HELLO_PID=$!
+for _ in $(seq 50); do
+  curl -sf -o /dev/null "127.0.0.1:$HELLO_PORT/" && break
   sleep 0.1
 done
-curl -sf -o /dev/null "127.0.0.1:$PORT/health/ready" || { echo "error: the service did not become ready" >&2; exit 1; }
-# One item, so that the list is not empty.
-curl -sf -o /dev/null -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \
-  -d '{"name":"bench","notes":null}' "127.0.0.1:$PORT/api/items"
-curl -sf -o /dev/null -H "Authorization: Bearer $TOKEN" "127.0.0.1:$PORT/api/items" ||
-  { echo "error: GET /api/items with the token failed" >&2; exit 1; }
+curl -sf -o /dev/null "127.0.0.1:$HELLO_PORT/" || die "the bare axum service did not start"
+
 sleep 1
 IDLE_RSS_KB=$(awk '/VmRSS/ {print $2}' "/proc/$SERVICE_PID/status")
-BINARY_BYTES=$(stat -c %s "$BINARY")
+BINARY_BYTES=$(stat -c %s "$SERVICE_BIN")
+HELLO_BYTES=$(stat -c %s "$HELLO_BIN")
 
 # --- load ----------------------------------------------------------------------
-# Prints "rps p50 p99 errors" for one wrk run.
+NAMES=(hello live me items)
+declare -A URL=(
+  [hello]="http://127.0.0.1:$HELLO_PORT/"
+  [live]="http://127.0.0.1:$PORT/health/live"
+  [me]="http://127.0.0.1:$PORT/api/me"
+  [items]="http://127.0.0.1:$PORT/api/items?limit=$SEED_ITEMS"
+)
+declare -A LABEL=(
+  [hello]="bare axum GET / (the ceiling)"
+  [live]="GET /health/live (no auth)"
+  [me]="GET /api/me (token, all)"
+  [items]="GET /api/items (+ database)"
+)
+declare -A AUTH=([hello]=no [live]=no [me]=yes [items]=yes)
+declare -A RESULTS # name -> "rps p50 p99 errors" lines, one per round
+
+# CPU time (user + system) that process $1 has used, in clock ticks.
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+
+# Prints "rps p50 p99 non-2xx cpu-µs/request" for one wrk run of route $1.
+# The CPU time per request is the server process's own (user + system, from
+# /proc): it depends much less on the machine's load than requests/s do.
 run() {
-  local out
-  out=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --latency "$@")
-  local rps p50 p99 errors
-  rps=$(awk '/^Requests\/sec:/ {print $2}' <<<"$out")
-  p50=$(awk '$1 == "50%" {print $2}' <<<"$out")
-  p99=$(awk '$1 == "99%" {print $2}' <<<"$out")
-  errors=$(awk '/Non-2xx or 3xx responses:/ {print $5}' <<<"$out")
-  echo "$rps $p50 $p99 ${errors:-0}"
+  local name=$1 out pid before after
+  local headers=(-H "Origin: $ORIGIN")
+  [ "${AUTH[$name]}" = yes ] && headers+=(-H "Authorization: Bearer $TOKEN")
+  pid=$SERVICE_PID
+  [ "$name" = hello ] && pid=$HELLO_PID
+  before=$(cpu_ticks "$pid")
+  out=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --latency "${headers[@]}" "${URL[$name]}")
+  after=$(cpu_ticks "$pid")
+  awk -v ticks=$((after - before)) -v hz="$(getconf CLK_TCK)" '
+    / requests in / { requests = $1 }
+    /^Requests\/sec:/ { rps = $2 }
+    $1 == "50%" { p50 = $2 }
+    $1 == "99%" { p99 = $2 }
+    /Non-2xx or 3xx responses:/ { errors = $5 }
+    /Socket errors:/ { errors += $4 + $6 + $8 + $10 }
+    END { printf "%s %s %s %d %.1f\n", rps, p50, p99, errors, 1e6 * ticks / hz / requests }' <<<"$out"
 }
-say "GET /health/live for ${DURATION}s"
-read -r live_rps live_p50 live_p99 live_err < <(run "http://127.0.0.1:$PORT/health/live")
-say "GET /api/me for ${DURATION}s"
-read -r me_rps me_p50 me_p99 me_err < <(run -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$PORT/api/me")
-say "GET /api/items for ${DURATION}s"
-read -r api_rps api_p50 api_p99 api_err < <(run -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$PORT/api/items")
 
-ratio() { awk -v a="$1" -v b="$live_rps" 'BEGIN { printf "%.0f%%", 100 * a / b }'; }
-cat <<TABLE
+LOAD_BEFORE=$(uptime)
+for round in $(seq "$ROUNDS"); do
+  for name in "${NAMES[@]}"; do
+    say "round $round/$ROUNDS: ${LABEL[$name]} for ${DURATION}s"
+    RESULTS[$name]+="$(run "$name")"$'\n'
+  done
+done
+LOAD_AFTER=$(uptime)
 
-nestflux load benchmark: $FEATURES (idp oidc, sqlite), wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s on loopback, $(nproc) cores
-rate limits raised for the run (RATE_LIMIT_PER_SECOND=RATE_LIMIT_BURST=1000000); request logs off (RUST_LOG=warn)
+# A route's median round (by requests/s) as "rps p50 p99 non-2xx cpu", with
+# the non-2xx of every round added up and the lowest CPU time per request of
+# any round (the least disturbed one).
+median() {
+  local lines errors cpu
+  lines=$(printf '%s' "${RESULTS[$1]}" | sort -g -k1,1)
+  errors=$(awk '{ sum += $4 } END { print sum + 0 }' <<<"$lines")
+  cpu=$(sort -g -k5,5 <<<"$lines" | awk 'NR == 1 { print $5 }')
+  awk -v n="$(wc -l <<<"$lines")" -v e="$errors" -v c="$cpu" \
+    'NR == int((n + 1) / 2) { print $1, $2, $3, e, c }' <<<"$lines"
+}
+declare -A RPS P50 P99 ERR CPU ALL
+for name in "${NAMES[@]}"; do
+  read -r "RPS[$name]" "P50[$name]" "P99[$name]" "ERR[$name]" "CPU[$name]" < <(median "$name")
+  ALL[$name]=$(printf '%s' "${RESULTS[$name]}" | awk '{ printf "%s%.0f", (NR > 1 ? " " : ""), $1 }')
+done
+share() { awk -v a="$1" -v b="${RPS[hello]}" 'BEGIN { printf "%.3f", a / b }'; }
+mib() { awk -v b="$1" 'BEGIN { printf "%.1f MiB", b / 1048576 }'; }
+row() { printf '| %-31s | %10s | %8s | %8s | %6s | %10s | %7s | %s\n' "$@"; }
 
-| route                       | requests/s | p50      | p99      | non-2xx |
-| --------------------------- | ---------- | -------- | -------- | ------- |
-| GET /health/live (no auth)  | $(printf '%-10s' "$live_rps") | $(printf '%-8s' "$live_p50") | $(printf '%-8s' "$live_p99") | $(printf '%-7s' "$live_err") |
-| GET /api/me (token, all)    | $(printf '%-10s' "$me_rps") | $(printf '%-8s' "$me_p50") | $(printf '%-8s' "$me_p99") | $(printf '%-7s' "$me_err") |
-| GET /api/items (+ database) | $(printf '%-10s' "$api_rps") | $(printf '%-8s' "$api_p50") | $(printf '%-8s' "$api_p99") | $(printf '%-7s' "$api_err") |
-
-secured / unsecured throughput: $(ratio "$me_rps") for /api/me (target: at least 60%), $(ratio "$api_rps") for /api/items (the query included)
-release binary: $(awk -v b="$BINARY_BYTES" 'BEGIN { printf "%.1f MiB", b / 1048576 }')
-idle memory (RSS): $(awk -v k="$IDLE_RSS_KB" 'BEGIN { printf "%.1f MiB", k / 1024 }')
-TABLE
-if [ "$live_err" != 0 ] || [ "$me_err" != 0 ] || [ "$api_err" != 0 ]; then
-  echo "error: some responses were not 2xx" >&2
-  exit 1
-fi
+printf '\nnestflux load benchmark: %s (idp oidc, sqlite), wrk -t%s -c%s, %s round(s) of %ss per route, loopback, %s cores\n' \
+  "$FEATURES" "$THREADS" "$CONNECTIONS" "$ROUNDS" "$DURATION" "$(nproc)"
+printf 'every request sends Origin: %s (allowed); rate limits raised (1000000/s, burst 1000000), the limiter still runs; logs at warn\n' "$ORIGIN"
+printf 'load before: %s\nload after:  %s\n\n' "${LOAD_BEFORE##*load }" "${LOAD_AFTER##*load }"
+row route 'requests/s' p50 p99 share 'CPU µs/req' 'non-2xx' 'every round (req/s)'
+row "$(printf -- '-%.0s' {1..31})" ---------- -------- -------- ------ ---------- ------- -------------------
+for name in "${NAMES[@]}"; do
+  row "${LABEL[$name]}" "${RPS[$name]}" "${P50[$name]}" "${P99[$name]}" "$(share "${RPS[$name]}")" \
+    "${CPU[$name]}" "${ERR[$name]}" "${ALL[$name]}"
+done
+printf '\nshare: of the ceiling'\''s requests/s (median rounds); CPU µs/req: the server process'\''s CPU time per request (lowest round)\n'
+printf 'release binary: %s (bare axum: %s)\n' "$(mib "$BINARY_BYTES")" "$(mib "$HELLO_BYTES")"
+printf 'idle memory (RSS) after start and seeding: %s\n' "$(mib $((IDLE_RSS_KB * 1024)))"
+for name in "${NAMES[@]}"; do
+  [ "${ERR[$name]}" = 0 ] || die "some responses of ${LABEL[$name]} were not 2xx (or the socket failed)"
+done

@@ -10,8 +10,8 @@ use std::fmt::Write as _;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use nestflux::answers::{Answers, Database, Date, FeatureSet, Idp, ProjectName};
-use nestflux::audit::{Audit, Project};
+use nestflux::answers::{Answers, Database, DeploySet, FeatureSet, Idp, ProjectName};
+use nestflux::audit::{Audit, Date, Project};
 
 const RUNS: usize = 15;
 
@@ -27,6 +27,7 @@ fn generated(root: &Path) {
         idp: Idp::Keycloak,
         database: Database::Sqlite,
         features: FeatureSet::all(),
+        deploy: DeploySet::parse_list("kubernetes").unwrap(),
     };
     let secrets = nestflux::secrets::Secrets::from_os_rng(nestflux::render::DEFAULT_ROLES);
     for (rel, bytes) in nestflux::render::render(&answers, &secrets).unwrap() {

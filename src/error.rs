@@ -33,6 +33,15 @@ impl UserError {
         }
     }
 
+    /// The same error, classified as a usage error (exit 2). For commands
+    /// whose exit code 1 means something else: `audit-config` exits 1 for
+    /// findings, so a project it cannot read is a usage error.
+    #[must_use]
+    pub fn into_usage(mut self) -> Self {
+        self.usage = true;
+        self
+    }
+
     pub fn with_help(mut self, help: impl Into<String>) -> Self {
         self.help.push(help.into());
         self

@@ -10,18 +10,191 @@
 //!   entries are appended as text at the end of its `entries` list (the last
 //!   key of the file), and the result is parsed again to prove it is still a
 //!   blueprint holding the new group.
+//!
+//! It is also the one reader of the roles these files define
+//! ([`keycloak_roles`], [`authentik_roles`]), which `add` and the audit
+//! (NF026, roles that drift from the policy) both use.
 
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 use serde_json::{Value, json};
 
-use crate::answers::Project;
+use crate::audit::scan::env_assignments;
+use crate::dev::config::{ENV_FILE, password_var};
 use crate::error::UserError;
+use crate::project::Project;
 use crate::write::FileChange;
 
+/// A Keycloak realm export: roles at `roles.realm[].name` and
+/// `roles.client.<client>[].name`.
 pub const KEYCLOAK_REALM: &str = "deploy/keycloak/realm.json";
+/// Roles every Keycloak realm has, which no policy needs to name.
+const KEYCLOAK_BUILTIN_ROLES: &[&str] = &["offline_access", "uma_authorization"];
+const KEYCLOAK_BUILTIN_ROLE_PREFIXES: &[&str] = &["default-roles-"];
+/// Keycloak's own clients, whose roles are not the service's.
+const KEYCLOAK_BUILTIN_CLIENTS: &[&str] = &[
+    "account",
+    "account-console",
+    "admin-cli",
+    "broker",
+    "realm-management",
+    "security-admin-console",
+];
+
+/// An Authentik blueprint: every entry with the model
+/// [`AUTHENTIK_GROUP_MODEL`] is a group (a role), named by
+/// `identifiers.name` (or `attrs.name`).
 pub const AUTHENTIK_BLUEPRINT: &str = "deploy/authentik/blueprint.yaml";
+const AUTHENTIK_GROUP_MODEL: &str = "authentik_core.group";
+
+/// A role an identity provider's file defines, and the byte offset of its
+/// name in the file (for messages; the file's start when not found).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RoleName {
+    pub name: String,
+    pub offset: usize,
+}
+
+/// A setup file that cannot be read as what it should be.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("`{file}` {problem}")]
+pub struct UnreadableFile {
+    pub file: &'static str,
+    pub problem: String,
+}
+
+impl UnreadableFile {
+    fn new(file: &'static str, problem: impl std::fmt::Display) -> Self {
+        Self {
+            file,
+            problem: problem.to_string(),
+        }
+    }
+}
+
+/// The service's roles in a Keycloak realm export: realm roles and the roles
+/// of the service's own clients, without Keycloak's built-in ones, each once.
+pub fn keycloak_roles(text: &str) -> Result<Vec<RoleName>, UnreadableFile> {
+    let realm: Value = parse_realm(text)?;
+    Ok(keycloak_role_names(&realm)
+        .into_iter()
+        .map(|name| RoleName {
+            offset: json_name_offset(text, &name),
+            name,
+        })
+        .collect())
+}
+
+fn parse_realm(text: &str) -> Result<Value, UnreadableFile> {
+    serde_json::from_str(text)
+        .map_err(|e| UnreadableFile::new(KEYCLOAK_REALM, format_args!("is not valid JSON ({e})")))
+}
+
+fn keycloak_role_names(realm: &Value) -> Vec<String> {
+    let builtin = |name: &str| {
+        KEYCLOAK_BUILTIN_ROLES.contains(&name)
+            || KEYCLOAK_BUILTIN_ROLE_PREFIXES
+                .iter()
+                .any(|p| name.starts_with(p))
+    };
+    let roles = &realm["roles"];
+    let mut lists: Vec<&Value> = vec![&roles["realm"]];
+    if let Some(clients) = roles["client"].as_object() {
+        lists.extend(
+            clients
+                .iter()
+                .filter(|(client, _)| !KEYCLOAK_BUILTIN_CLIENTS.contains(&client.as_str()))
+                .map(|(_, list)| list),
+        );
+    }
+    let mut names: Vec<String> = Vec::new();
+    for name in lists
+        .into_iter()
+        .filter_map(Value::as_array)
+        .flatten()
+        .filter_map(|r| r["name"].as_str())
+    {
+        if !builtin(name) && !names.iter().any(|n| n == name) {
+            names.push(name.to_owned());
+        }
+    }
+    names
+}
+
+/// The place of `"name": "<value>"` in a JSON text, or the file's start.
+fn json_name_offset(text: &str, value: &str) -> usize {
+    let quoted = format!("\"{value}\"");
+    text.match_indices(&quoted)
+        .find(|(i, _)| {
+            let before = text[..*i].trim_end();
+            before
+                .strip_suffix(':')
+                .is_some_and(|b| b.trim_end().ends_with("\"name\""))
+        })
+        .map_or(0, |(i, _)| i)
+}
+
+/// The groups of an Authentik blueprint, each once.
+pub fn authentik_roles(text: &str) -> Result<Vec<RoleName>, UnreadableFile> {
+    Ok(authentik_group_names(&parse_blueprint(text)?)
+        .into_iter()
+        .map(|name| RoleName {
+            offset: yaml_name_offset(text, &name),
+            name,
+        })
+        .collect())
+}
+
+fn parse_blueprint(text: &str) -> Result<serde_norway::Value, UnreadableFile> {
+    serde_norway::from_str(text).map_err(|e| {
+        UnreadableFile::new(AUTHENTIK_BLUEPRINT, format_args!("is not valid YAML ({e})"))
+    })
+}
+
+fn authentik_group_names(blueprint: &serde_norway::Value) -> Vec<String> {
+    use serde_norway::Value as Yaml;
+    let entries = blueprint
+        .get("entries")
+        .and_then(Yaml::as_sequence)
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    let mut names: Vec<String> = Vec::new();
+    for entry in entries {
+        if entry.get("model").and_then(Yaml::as_str) != Some(AUTHENTIK_GROUP_MODEL) {
+            continue;
+        }
+        let name = ["identifiers", "attrs"]
+            .iter()
+            .find_map(|table| entry.get(table)?.get("name")?.as_str());
+        if let Some(name) = name
+            && !names.iter().any(|n| n == name)
+        {
+            names.push(name.to_owned());
+        }
+    }
+    names
+}
+
+/// The place of the value of the first `name: <value>` line (quoted or not)
+/// in a YAML text, or the file's start.
+fn yaml_name_offset(text: &str, value: &str) -> usize {
+    let mut offset = 0;
+    for line in text.split_inclusive('\n') {
+        let trimmed = line.trim_start();
+        let item = trimmed.strip_prefix("- ").unwrap_or(trimmed).trim_start();
+        if let Some(rest) = item.strip_prefix("name:") {
+            let written = rest.trim();
+            let unquoted = written.trim_matches(|c| c == '"' || c == '\'');
+            if unquoted == value {
+                let value_at = line.len() - rest.trim_start().len();
+                return offset + value_at;
+            }
+        }
+        offset += line.len();
+    }
+    0
+}
 
 /// A role to add to the provider's setup.
 pub struct NewRole<'a> {
@@ -32,24 +205,58 @@ pub struct NewRole<'a> {
 }
 
 /// The changes that add `role` to whichever setup files the project has.
-/// Files that already hold the role are left alone.
+/// Files that already hold the role are left alone. The local `.env` gains
+/// the new test user's password (`DEV_PASSWORD_<ROLE>`), for `nestflux dev`
+/// and the README's token commands.
 pub fn add_role(project: &Project, role: &NewRole<'_>) -> anyhow::Result<Vec<FileChange>> {
     let mut changes = Vec::new();
     let realm = project.root.join(KEYCLOAK_REALM);
+    let blueprint = project.root.join(AUTHENTIK_BLUEPRINT);
+    let has_setup = realm.is_file() || blueprint.is_file();
     if realm.is_file() {
         let old = read(&realm)?;
         if let Some(new) = keycloak_add_role(&old, project.answers.name.as_str(), role)? {
             changes.push(change(realm, KEYCLOAK_REALM, old, new));
         }
     }
-    let blueprint = project.root.join(AUTHENTIK_BLUEPRINT);
     if blueprint.is_file() {
         let old = read(&blueprint)?;
         if let Some(new) = authentik_add_role(&old, project.answers.name.as_str(), role)? {
             changes.push(change(blueprint, AUTHENTIK_BLUEPRINT, old, new));
         }
     }
+    // The password goes where the setup files put the user, or, without
+    // setup files (generic OIDC), where `nestflux dev` finds it.
+    if (!changes.is_empty() || !has_setup)
+        && let Some(env) = env_add_password(project, role)?
+    {
+        changes.push(env);
+    }
     Ok(changes)
+}
+
+/// Appends `DEV_PASSWORD_<ROLE>` to `.env` when the file exists (it is
+/// local: a fresh clone has none) and lacks it.
+fn env_add_password(project: &Project, role: &NewRole<'_>) -> anyhow::Result<Option<FileChange>> {
+    let path = project.root.join(ENV_FILE);
+    if !path.is_file() {
+        return Ok(None);
+    }
+    let old = read(&path)?;
+    let var = password_var(role.name);
+    if env_assignments(&old).iter().any(|a| a.key == var) {
+        return Ok(None);
+    }
+    let mut new = old.clone();
+    if !new.is_empty() && !new.ends_with('\n') {
+        new.push('\n');
+    }
+    new.push_str(&format!(
+        "\n# Added by `nestflux add role {name}`: the password of test-{name}.\n{var}={password}\n",
+        name = role.name,
+        password = role.password
+    ));
+    Ok(Some(change(path, ENV_FILE, old, new)))
 }
 
 fn read(path: &Path) -> anyhow::Result<String> {
@@ -65,12 +272,20 @@ fn change(path: PathBuf, display: &str, old: String, new: String) -> FileChange 
     }
 }
 
-fn unreadable(file: &str, what: impl std::fmt::Display) -> anyhow::Error {
-    UserError::failure(format!("`{file}` {what}; nothing was changed"))
-        .with_help(format!(
-            "fix `{file}` by hand (or restore it from version control), then run the command again"
-        ))
-        .into()
+fn unreadable(file: &'static str, what: impl std::fmt::Display) -> anyhow::Error {
+    UnreadableFile::new(file, what).into_edit_error()
+}
+
+impl UnreadableFile {
+    /// The error `add` reports: nothing was changed, fix the file by hand.
+    fn into_edit_error(self) -> anyhow::Error {
+        UserError::failure(format!("{self}; nothing was changed"))
+            .with_help(format!(
+                "fix `{}` by hand (or restore it from version control), then run the command again",
+                self.file
+            ))
+            .into()
+    }
 }
 
 fn description(project: &str, role: &NewRole<'_>) -> String {
@@ -86,15 +301,14 @@ fn keycloak_add_role(
     project: &str,
     role: &NewRole<'_>,
 ) -> anyhow::Result<Option<String>> {
-    let mut realm: Value = serde_json::from_str(text)
-        .map_err(|e| unreadable(KEYCLOAK_REALM, format_args!("is not valid JSON ({e})")))?;
+    let mut realm: Value = parse_realm(text).map_err(UnreadableFile::into_edit_error)?;
+    if keycloak_role_names(&realm).iter().any(|r| r == role.name) {
+        return Ok(None);
+    }
     let roles = realm
         .pointer_mut("/roles/realm")
         .and_then(Value::as_array_mut)
         .ok_or_else(|| unreadable(KEYCLOAK_REALM, "has no `roles.realm` list"))?;
-    if roles.iter().any(|r| r["name"] == role.name) {
-        return Ok(None);
-    }
     roles.push(json!({ "name": role.name, "description": description(project, role) }));
 
     let users = realm
@@ -129,21 +343,15 @@ fn authentik_add_role(
     role: &NewRole<'_>,
 ) -> anyhow::Result<Option<String>> {
     let has_group = |text: &str| -> anyhow::Result<bool> {
-        let doc: serde_norway::Value = serde_norway::from_str(text).map_err(|e| {
-            unreadable(AUTHENTIK_BLUEPRINT, format_args!("is not valid YAML ({e})"))
-        })?;
-        let entries = doc
+        let doc = parse_blueprint(text).map_err(UnreadableFile::into_edit_error)?;
+        if doc
             .get("entries")
             .and_then(serde_norway::Value::as_sequence)
-            .ok_or_else(|| unreadable(AUTHENTIK_BLUEPRINT, "has no `entries` list"))?;
-        Ok(entries.iter().any(|entry| {
-            entry.get("model").and_then(serde_norway::Value::as_str) == Some("authentik_core.group")
-                && entry
-                    .get("identifiers")
-                    .and_then(|i| i.get("name"))
-                    .and_then(serde_norway::Value::as_str)
-                    == Some(role.name)
-        }))
+            .is_none()
+        {
+            return Err(unreadable(AUTHENTIK_BLUEPRINT, "has no `entries` list"));
+        }
+        Ok(authentik_group_names(&doc).iter().any(|n| n == role.name))
     };
     if has_group(text)? {
         return Ok(None);
@@ -164,7 +372,7 @@ fn authentik_add_role(
     let mut out = text.trim_end().to_owned();
     out.push_str(&format!(
         "\n\n  # Added by `nestflux add role {name}`.\n\
-         \x20 - model: authentik_core.group\n\
+         \x20 - model: {AUTHENTIK_GROUP_MODEL}\n\
          \x20   id: {group_id}\n\
          \x20   identifiers:\n\
          \x20     name: {name_q}\n\
@@ -258,5 +466,53 @@ mod tests {
                 .contains("does not end with its `entries` list"),
             "{err}"
         );
+    }
+
+    fn located(text: &str, roles: Vec<RoleName>) -> Vec<(String, (usize, usize))> {
+        roles
+            .into_iter()
+            .map(|r| (r.name, crate::diagnostics::line_column(text, r.offset)))
+            .collect()
+    }
+
+    #[test]
+    fn authentik_groups_are_read_with_the_place_of_their_name() {
+        let text = "version: 1\nentries:\n  - model: authentik_core.group\n    identifiers:\n      name: editor\n  - model: authentik_core.application\n    attrs:\n      name: app\n  - identifiers:\n      name: \"viewer\"\n    model: authentik_core.group\n  - model: authentik_core.group\n    attrs:\n      name: ops\n";
+        assert_eq!(
+            located(text, authentik_roles(text).unwrap()),
+            [
+                ("editor".to_owned(), (5, 13)),
+                ("viewer".to_owned(), (10, 13)),
+                ("ops".to_owned(), (14, 13)),
+            ]
+        );
+        assert!(
+            authentik_roles("entries: [")
+                .unwrap_err()
+                .to_string()
+                .starts_with("`deploy/authentik/blueprint.yaml` is not valid YAML")
+        );
+    }
+
+    #[test]
+    fn keycloak_roles_leave_out_the_builtin_ones() {
+        let text = "{ \"roles\": { \"realm\": [ { \"name\": \"admin\" }, { \"name\": \"offline_access\" }, { \"name\": \"default-roles-demo\" } ],\n  \"client\": { \"demo\": [ { \"name\": \"ops\" }, { \"name\": \"admin\" } ], \"account\": [ { \"name\": \"manage-account\" } ] } } }\n";
+        assert_eq!(
+            located(text, keycloak_roles(text).unwrap()),
+            [("admin".to_owned(), (1, 35)), ("ops".to_owned(), (2, 35))]
+        );
+        assert!(
+            keycloak_roles("{")
+                .unwrap_err()
+                .to_string()
+                .contains("is not valid JSON")
+        );
+    }
+
+    #[test]
+    fn a_role_the_realm_has_as_a_client_role_is_not_added_again() {
+        let realm =
+            r#"{"roles": {"realm": [], "client": {"shop": [{"name": "auditor"}]}}, "users": []}"#;
+        assert_eq!(keycloak_add_role(realm, "shop", &ROLE).unwrap(), None);
     }
 }

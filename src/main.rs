@@ -26,7 +26,13 @@ fn main() -> ExitCode {
         Command::Add(AddCommand::Permission(args)) => {
             nestflux::commands::add::permission(args, &ui).map(|()| true)
         }
+        Command::Add(AddCommand::Deploy(args)) => {
+            nestflux::commands::deploy::run(args, &ui).map(|()| true)
+        }
         Command::AuditConfig(args) => nestflux::commands::audit::run(args, &ui),
+        Command::Dev(args) => nestflux::commands::dev::run(args, &ui).map(|()| true),
+        // Conflicts, a project behind with --check: reported, exit 1.
+        Command::Upgrade(args) => nestflux::commands::upgrade::run(args, &ui),
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,

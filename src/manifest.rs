@@ -17,7 +17,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::answers::{Answers, Database, Feature, Idp};
+use crate::answers::{Answers, Database, DeployTarget, Feature, Idp};
 
 /// When a conditional template file is generated.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -33,6 +33,10 @@ pub enum When {
     Any(&'static [When]),
     /// All of these conditions.
     All(&'static [When]),
+    /// A deployment target is chosen (`[deploy] targets`).
+    Deploy(DeployTarget),
+    /// More than one replica may run ([`Answers::scales_out`]).
+    ScalesOut,
 }
 
 impl When {
@@ -45,6 +49,8 @@ impl When {
             When::Without(feature) => !answers.features.contains(feature),
             When::Any(conditions) => conditions.iter().any(|when| when.holds(answers)),
             When::All(conditions) => conditions.iter().all(|when| when.holds(answers)),
+            When::Deploy(target) => answers.deploy.contains(target),
+            When::ScalesOut => answers.scales_out(),
         }
     }
 }
@@ -360,6 +366,18 @@ pub const RULES: &[Rule] = &[
         OIDC,
         "tests/api/idp/login/paths.rs",
     ),
+    // Kubernetes manifests (`--deploy kubernetes`, `nestflux add deploy
+    // kubernetes`): the SQLite database's volume, and the autoscaler only
+    // where more than one replica is safe.
+    only("deploy/kubernetes/", When::Deploy(DeployTarget::Kubernetes)),
+    only(
+        "deploy/kubernetes/base/persistentvolumeclaim.yaml.jinja",
+        SQLITE,
+    ),
+    only(
+        "deploy/kubernetes/base/horizontalpodautoscaler.yaml.jinja",
+        When::ScalesOut,
+    ),
 ];
 
 /// The template suffix that marks a file to render.
@@ -458,6 +476,18 @@ mod tests {
             database,
             ..answers("none", Idp::Oidc)
         }
+    }
+
+    #[test]
+    fn a_deploy_entry_holds_for_its_target_and_scales_out_for_shared_state() {
+        let mut a = answers("rate-limit", Idp::Oidc);
+        assert!(!When::Deploy(DeployTarget::Kubernetes).holds(&a));
+        a.deploy.insert(DeployTarget::Kubernetes);
+        assert!(When::Deploy(DeployTarget::Kubernetes).holds(&a));
+        a.database = Database::Postgres;
+        assert!(!When::ScalesOut.holds(&a));
+        a.features = FeatureSet::parse_list("rate-limit,redis").unwrap();
+        assert!(When::ScalesOut.holds(&a));
     }
 
     const TABLE: &[Rule] = &[

@@ -2,11 +2,10 @@
 //! against the [`Asker`] trait: dialoguer answers it on a terminal, and a
 //! scripted asker answers it in tests, so both run the same code.
 
-use std::collections::VecDeque;
-
-use anyhow::Context as _;
-
-use crate::answers::{Answers, Database, Feature, FeatureSet, Idp, PartialAnswers, ProjectName};
+use crate::answers::{
+    Answers, Database, DeploySet, DeployTarget, Feature, FeatureSet, Idp, PartialAnswers,
+    ProjectName,
+};
 
 /// One question at a time; each method returns the user's choice.
 pub trait Asker {
@@ -106,11 +105,27 @@ pub fn ask_missing(
         }
     };
 
+    // One yes/no question per deployment target, off by default: most
+    // services start on one machine.
+    let deploy = match given.deploy {
+        Some(deploy) => deploy,
+        None => {
+            let mut deploy = DeploySet::none();
+            for target in DeployTarget::ALL {
+                if asker.confirm(&format!("Generate {}?", target.label()), false)? {
+                    deploy.insert(target);
+                }
+            }
+            deploy
+        }
+    };
+
     let answers = Answers {
         name,
         idp,
         database,
         features,
+        deploy,
     };
     asker.show(&summary(&answers));
     Ok(asker
@@ -121,11 +136,12 @@ pub fn ask_missing(
 /// The answers as the user will see them before confirming.
 pub fn summary(answers: &Answers) -> String {
     format!(
-        "  name:      {}\n  identity:  {}\n  database:  {}\n  features:  {}",
+        "  name:      {}\n  identity:  {}\n  database:  {}\n  features:  {}\n  deploy:    {}",
         answers.name,
         answers.idp.label(),
         answers.database.label(),
-        answers.features
+        answers.features,
+        answers.deploy
     )
 }
 
@@ -206,99 +222,118 @@ impl Asker for TerminalAsker {
     }
 }
 
-/// A reply in a script, consumed in order by [`ScriptedAsker`].
-#[derive(Clone, Debug)]
-pub enum Reply {
-    /// Accept the default (or the current selection).
-    Default,
-    Text(String),
-    Select(usize),
-    MultiSelect(Vec<usize>),
-    Confirm(bool),
-}
+/// A test double for [`Asker`]: answers from a script and records every
+/// prompt, so that tests drive the real question flow. Test-only.
+#[cfg(test)]
+mod scripted {
+    use std::collections::VecDeque;
 
-/// Answers questions from a script and records every prompt it saw, so
-/// tests can drive the real flow and assert what was asked.
-#[derive(Debug, Default)]
-pub struct ScriptedAsker {
-    replies: VecDeque<Reply>,
-    pub transcript: Vec<String>,
-}
+    use anyhow::Context as _;
 
-impl ScriptedAsker {
-    pub fn new(replies: impl IntoIterator<Item = Reply>) -> Self {
-        Self {
-            replies: replies.into_iter().collect(),
-            transcript: Vec::new(),
-        }
+    use super::Asker;
+
+    /// A reply in a script, consumed in order by [`ScriptedAsker`].
+    #[derive(Clone, Debug)]
+    pub enum Reply {
+        /// Accept the default (or the current selection).
+        Default,
+        Text(String),
+        Select(usize),
+        MultiSelect(Vec<usize>),
+        Confirm(bool),
     }
 
-    fn next(&mut self, prompt: &str) -> anyhow::Result<Reply> {
-        self.transcript.push(prompt.to_owned());
-        self.replies
-            .pop_front()
-            .with_context(|| format!("the script has no reply for `{prompt}`"))
+    /// Answers questions from a script and records every prompt it saw, so
+    /// tests can drive the real flow and assert what was asked.
+    #[derive(Debug, Default)]
+    pub struct ScriptedAsker {
+        replies: VecDeque<Reply>,
+        pub transcript: Vec<String>,
     }
-}
 
-impl Asker for ScriptedAsker {
-    fn text(
-        &mut self,
-        prompt: &str,
-        default: Option<&str>,
-        validate: &dyn Fn(&str) -> Result<(), String>,
-    ) -> anyhow::Result<String> {
-        // Like the terminal, re-ask until the validator accepts; rejections
-        // are recorded in the transcript.
-        loop {
-            let value = match self.next(prompt)? {
-                Reply::Default => default.context("no default to accept")?.to_owned(),
-                Reply::Text(t) => t,
-                other => anyhow::bail!("expected text for `{prompt}`, the script has {other:?}"),
-            };
-            match validate(&value) {
-                Ok(()) => return Ok(value),
-                Err(e) => self.transcript.push(format!("rejected `{value}`: {e}")),
+    impl ScriptedAsker {
+        pub fn new(replies: impl IntoIterator<Item = Reply>) -> Self {
+            Self {
+                replies: replies.into_iter().collect(),
+                transcript: Vec::new(),
             }
         }
-    }
 
-    fn select(&mut self, prompt: &str, items: &[String], default: usize) -> anyhow::Result<usize> {
-        match self.next(prompt)? {
-            Reply::Default => Ok(default),
-            Reply::Select(i) if i < items.len() => Ok(i),
-            other => anyhow::bail!("bad reply for `{prompt}`: {other:?}"),
+        fn next(&mut self, prompt: &str) -> anyhow::Result<Reply> {
+            self.transcript.push(prompt.to_owned());
+            self.replies
+                .pop_front()
+                .with_context(|| format!("the script has no reply for `{prompt}`"))
         }
     }
 
-    fn multi_select(
-        &mut self,
-        prompt: &str,
-        items: &[String],
-        defaults: &[bool],
-    ) -> anyhow::Result<Vec<usize>> {
-        match self.next(prompt)? {
-            Reply::Default => Ok((0..items.len()).filter(|&i| defaults[i]).collect()),
-            Reply::MultiSelect(chosen) if chosen.iter().all(|&i| i < items.len()) => Ok(chosen),
-            other => anyhow::bail!("bad reply for `{prompt}`: {other:?}"),
+    impl Asker for ScriptedAsker {
+        fn text(
+            &mut self,
+            prompt: &str,
+            default: Option<&str>,
+            validate: &dyn Fn(&str) -> Result<(), String>,
+        ) -> anyhow::Result<String> {
+            // Like the terminal, re-ask until the validator accepts; rejections
+            // are recorded in the transcript.
+            loop {
+                let value = match self.next(prompt)? {
+                    Reply::Default => default.context("no default to accept")?.to_owned(),
+                    Reply::Text(t) => t,
+                    other => {
+                        anyhow::bail!("expected text for `{prompt}`, the script has {other:?}")
+                    }
+                };
+                match validate(&value) {
+                    Ok(()) => return Ok(value),
+                    Err(e) => self.transcript.push(format!("rejected `{value}`: {e}")),
+                }
+            }
         }
-    }
 
-    fn confirm(&mut self, prompt: &str, default: bool) -> anyhow::Result<bool> {
-        match self.next(prompt)? {
-            Reply::Default => Ok(default),
-            Reply::Confirm(b) => Ok(b),
-            other => anyhow::bail!("bad reply for `{prompt}`: {other:?}"),
+        fn select(
+            &mut self,
+            prompt: &str,
+            items: &[String],
+            default: usize,
+        ) -> anyhow::Result<usize> {
+            match self.next(prompt)? {
+                Reply::Default => Ok(default),
+                Reply::Select(i) if i < items.len() => Ok(i),
+                other => anyhow::bail!("bad reply for `{prompt}`: {other:?}"),
+            }
         }
-    }
 
-    fn show(&mut self, text: &str) {
-        self.transcript.push(text.to_owned());
+        fn multi_select(
+            &mut self,
+            prompt: &str,
+            items: &[String],
+            defaults: &[bool],
+        ) -> anyhow::Result<Vec<usize>> {
+            match self.next(prompt)? {
+                Reply::Default => Ok((0..items.len()).filter(|&i| defaults[i]).collect()),
+                Reply::MultiSelect(chosen) if chosen.iter().all(|&i| i < items.len()) => Ok(chosen),
+                other => anyhow::bail!("bad reply for `{prompt}`: {other:?}"),
+            }
+        }
+
+        fn confirm(&mut self, prompt: &str, default: bool) -> anyhow::Result<bool> {
+            match self.next(prompt)? {
+                Reply::Default => Ok(default),
+                Reply::Confirm(b) => Ok(b),
+                other => anyhow::bail!("bad reply for `{prompt}`: {other:?}"),
+            }
+        }
+
+        fn show(&mut self, text: &str) {
+            self.transcript.push(text.to_owned());
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use super::scripted::{Reply, ScriptedAsker};
     use super::*;
 
     fn name(s: &str) -> ProjectName {
@@ -313,6 +348,7 @@ mod tests {
             Reply::Default,
             Reply::Default,
             Reply::Default,
+            Reply::Default,
         ]);
         let answers = ask_missing(PartialAnswers::default(), Some(&name("my-api")), &mut asker)
             .unwrap()
@@ -321,6 +357,7 @@ mod tests {
             answers,
             PartialAnswers::default().with_defaults(name("my-api"))
         );
+        assert!(answers.deploy.is_empty());
         assert_eq!(
             asker.transcript[..4],
             [
@@ -331,10 +368,16 @@ mod tests {
             ]
         );
         assert!(
-            asker.transcript[4]
+            asker.transcript[4].starts_with("Generate Kubernetes manifests"),
+            "{:?}",
+            asker.transcript
+        );
+        assert!(
+            asker.transcript[5]
                 .contains("features:  headers, rate-limit, cors, audit-log, encryption")
         );
-        assert_eq!(asker.transcript[5], "Create this project?");
+        assert!(asker.transcript[5].contains("deploy:    none"));
+        assert_eq!(asker.transcript[6], "Create this project?");
     }
 
     #[test]
@@ -346,6 +389,7 @@ mod tests {
             Reply::Select(1),
             Reply::MultiSelect(vec![0, 2]),
             Reply::Confirm(true),
+            Reply::Confirm(true),
         ]);
         let answers = ask_missing(PartialAnswers::default(), None, &mut asker)
             .unwrap()
@@ -354,6 +398,7 @@ mod tests {
         assert_eq!(answers.idp, Idp::Oidc);
         assert_eq!(answers.database, Database::Postgres);
         assert_eq!(answers.features.to_string(), "headers, cors");
+        assert_eq!(answers.deploy.to_string(), "kubernetes");
         assert!(
             asker.transcript[1]
                 .contains("rejected `1st-api`: it cannot start with a digit; try `st-api1`"),
@@ -370,7 +415,11 @@ mod tests {
             database: Some(Database::Sqlite),
             ..Default::default()
         };
-        let mut asker = ScriptedAsker::new([Reply::MultiSelect(vec![]), Reply::Confirm(true)]);
+        let mut asker = ScriptedAsker::new([
+            Reply::MultiSelect(vec![]),
+            Reply::Confirm(false),
+            Reply::Confirm(true),
+        ]);
         let answers = ask_missing(given, None, &mut asker).unwrap().unwrap();
         assert_eq!(answers.idp, Idp::Authentik);
         assert!(answers.features.is_empty());
@@ -381,8 +430,25 @@ mod tests {
     }
 
     #[test]
+    fn a_deployment_choice_given_by_flag_is_not_asked() {
+        let given = PartialAnswers {
+            name: Some(name("given")),
+            idp: Some(Idp::Oidc),
+            database: Some(Database::Postgres),
+            features: Some(FeatureSet::none()),
+            deploy: Some(DeploySet::parse_list("kubernetes").unwrap()),
+        };
+        let mut asker = ScriptedAsker::new([Reply::Confirm(true)]);
+        let answers = ask_missing(given, None, &mut asker).unwrap().unwrap();
+        assert!(answers.deploy.contains(DeployTarget::Kubernetes));
+        assert!(asker.transcript[0].contains("deploy:    kubernetes"));
+        assert_eq!(asker.transcript[1..], ["Create this project?"]);
+    }
+
+    #[test]
     fn declining_the_summary_creates_nothing() {
         let mut asker = ScriptedAsker::new([
+            Reply::Default,
             Reply::Default,
             Reply::Default,
             Reply::Default,

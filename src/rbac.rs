@@ -1,7 +1,8 @@
 //! The access-control policy of a generated project, `config/rbac.toml`:
-//! reading it (with the line and column of every problem), checking it, and
-//! editing it with `toml_edit` so that every comment, blank line and key
-//! order the user wrote survives byte for byte outside the lines added.
+//! the one reader of the format in nestflux (for `add`, and for the audit,
+//! which needs the place of every name), its checks, and editing it with
+//! `toml_edit` so that every comment, blank line and key order the user
+//! wrote survives byte for byte outside the lines added.
 //!
 //! The file's shape:
 //!
@@ -18,7 +19,15 @@
 //! ```
 //!
 //! `permissions` at the top lists every permission the service knows; a role
-//! grants some of them (`"*"` grants all) and inherits the grants of others.
+//! grants some of them (`"*"`, the only wildcard, grants all) and inherits
+//! the grants of others. Both `permissions` lists are required (`[]` for
+//! none). Names are lowercase words of at most [`MAX_NAME_LEN`] characters.
+//!
+//! The generated service reads the same file with its own parser
+//! (`templates/src/rbac.rs`, copied into every project). The two accept and
+//! refuse the same inputs: both run over `tests/fixtures/rbac/`, this one in
+//! `tests/rbac_fixtures.rs`, the generated one through its `check-policy`
+//! command in the build matrix.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -26,27 +35,58 @@ use std::ops::Range;
 
 use toml_edit::{Array, DocumentMut, Item, Table, TableLike, Value};
 
-use crate::answers::line_column;
+use crate::diagnostics::line_column;
 
 /// Where the policy lives inside a project.
 pub const RBAC_FILE: &str = "config/rbac.toml";
 
-/// Grants every permission; meant for `admin` only.
+/// Grants every declared permission; meant for `admin` only. The only
+/// wildcard: `items:*` is not a permission.
 pub const WILDCARD: &str = "*";
+
+/// The longest role name, resource or action.
+pub const MAX_NAME_LEN: usize = 64;
+
+/// What is wrong with a policy.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ErrorKind {
+    /// Not TOML, an unknown key, a value of the wrong type, a missing list.
+    Structure,
+    /// A declared permission that is not `resource:action`.
+    PermissionName,
+    /// A permission declared twice.
+    DuplicatePermission,
+    /// A role granting a permission that is not declared.
+    UndeclaredGrant,
+    /// A role granting a permission twice.
+    DuplicateGrant,
+    /// A role whose name is not a lowercase word.
+    RoleName,
+    /// A role inheriting a role that is not defined.
+    MissingParent,
+    /// Roles inheriting from each other in a cycle.
+    Cycle,
+}
 
 /// A problem in the policy, located in the file when possible.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PolicyError {
+    pub kind: ErrorKind,
     pub message: String,
     pub span: Option<Range<usize>>,
 }
 
 impl PolicyError {
-    fn at(message: impl Into<String>, span: Option<Range<usize>>) -> Self {
+    fn at(kind: ErrorKind, message: impl Into<String>, span: Option<Range<usize>>) -> Self {
         Self {
+            kind,
             message: message.into(),
             span,
         }
+    }
+
+    fn structure(message: impl Into<String>, span: Option<Range<usize>>) -> Self {
+        Self::at(ErrorKind::Structure, message, span)
     }
 
     /// `config/rbac.toml line 3, column 1: message`.
@@ -64,21 +104,55 @@ impl PolicyError {
     }
 }
 
+/// A name as written in the file, with its byte range.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Located {
+    pub value: String,
+    pub span: Option<Range<usize>>,
+}
+
+impl Located {
+    pub fn as_str(&self) -> &str {
+        &self.value
+    }
+}
+
 /// One role as written in the file.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Role {
     pub name: String,
+    /// Where the role's name is written (`viewer` in `[roles.viewer]`).
+    pub name_span: Option<Range<usize>>,
     pub description: Option<String>,
-    pub permissions: Vec<String>,
-    pub inherits: Vec<String>,
-    /// Where the role's table starts, for error messages.
+    pub permissions: Vec<Located>,
+    pub inherits: Vec<Located>,
+    /// Where the role's table starts.
     pub span: Option<Range<usize>>,
+}
+
+impl Role {
+    /// The permissions the role lists itself (not those it inherits).
+    pub fn permission_names(&self) -> Vec<String> {
+        self.permissions.iter().map(|p| p.value.clone()).collect()
+    }
+
+    /// The roles it inherits, by name.
+    pub fn parent_names(&self) -> Vec<String> {
+        self.inherits.iter().map(|p| p.value.clone()).collect()
+    }
+
+    /// Whether the role lists `permission` itself, or the wildcard.
+    pub fn lists(&self, permission: &str) -> bool {
+        self.permissions
+            .iter()
+            .any(|p| p.value == permission || p.value == WILDCARD)
+    }
 }
 
 /// The whole policy, in file order.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Policy {
-    pub permissions: Vec<String>,
+    pub permissions: Vec<Located>,
     pub roles: Vec<Role>,
 }
 
@@ -103,42 +177,48 @@ pub fn check_role_name(name: &str) -> Result<(), String> {
     check_word(name).map_err(|rule| format!("`{name}` is not a valid role name: it {rule}"))
 }
 
-fn check_word(word: &str) -> Result<(), &'static str> {
+fn check_word(word: &str) -> Result<(), String> {
     let mut chars = word.chars();
     match chars.next() {
-        None => Err("is empty"),
-        Some(c) if !c.is_ascii_lowercase() => Err("must start with a lowercase letter"),
-        _ if word.len() > 64 => Err("is longer than 64 characters"),
+        None => Err("is empty".to_owned()),
+        Some(c) if !c.is_ascii_lowercase() => Err("must start with a lowercase letter".to_owned()),
         _ if !chars
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-') =>
         {
-            Err("may only hold lowercase letters, digits, `-` and `_`")
+            Err("may only hold lowercase letters, digits, `-` and `_`".to_owned())
         }
+        _ if word.len() > MAX_NAME_LEN => Err(format!("is longer than {MAX_NAME_LEN} characters")),
         _ => Ok(()),
     }
 }
 
 impl Policy {
-    /// Parses the file's structure. Unknown keys and wrong types are errors
-    /// with their location; semantic checks are [`Policy::problems`].
+    /// Parses the file's structure. Unknown keys, wrong types and missing
+    /// lists are errors with their location; the checks of names, grants
+    /// and inheritance are [`Policy::problems`].
     pub fn parse(text: &str) -> Result<Policy, PolicyError> {
         let doc = toml_edit::Document::parse(text)
-            .map_err(|e| PolicyError::at(e.message().trim_end().to_owned(), e.span()))?;
+            .map_err(|e| PolicyError::structure(e.message().trim_end().to_owned(), e.span()))?;
         let mut policy = Policy::default();
+        let mut has_permissions = false;
         for (key, item) in doc.iter() {
             match key {
-                "permissions" => policy.permissions = strings(item, "permissions")?,
+                "permissions" => {
+                    policy.permissions = strings(item, "permissions")?;
+                    has_permissions = true;
+                }
                 "roles" => {
                     let roles = item.as_table_like().ok_or_else(|| {
-                        PolicyError::at("`roles` must be a table of roles", item.span())
+                        PolicyError::structure("`roles` must be a table of roles", item.span())
                     })?;
                     for (name, role) in roles.iter() {
-                        policy.roles.push(parse_role(name, role)?);
+                        let name_span = roles.key(name).and_then(toml_edit::Key::span);
+                        policy.roles.push(parse_role(name, name_span, role)?);
                     }
                 }
                 other => {
                     let span = doc.key(other).and_then(|k| k.span());
-                    return Err(PolicyError::at(
+                    return Err(PolicyError::structure(
                         format!(
                             "unknown key `{other}`; expected `permissions` or `[roles.<name>]`"
                         ),
@@ -147,6 +227,12 @@ impl Policy {
                 }
             }
         }
+        if !has_permissions {
+            return Err(PolicyError::structure(
+                "the policy has no top-level `permissions` list (write `permissions = []` for none)",
+                None,
+            ));
+        }
         Ok(policy)
     }
 
@@ -154,68 +240,110 @@ impl Policy {
         self.roles.iter().find(|r| r.name == name)
     }
 
-    /// Every semantic problem: bad or unknown permissions, duplicates,
-    /// inheritance of missing roles, and cycles.
+    /// Whether `permission` is in the top-level list.
+    pub fn declares(&self, permission: &str) -> bool {
+        self.permissions.iter().any(|p| p.value == permission)
+    }
+
+    /// Every check of names, grants and inheritance, each problem once and
+    /// in file order within its kind: bad or duplicate permissions, grants
+    /// of undeclared permissions, duplicate grants, bad role names, parents
+    /// that are not defined, and cycles. The generated service refuses to
+    /// start on any of them.
     pub fn problems(&self) -> Vec<PolicyError> {
         let mut problems = Vec::new();
         let mut seen = BTreeSet::new();
         for permission in &self.permissions {
-            if let Err(e) = check_permission_name(permission) {
-                problems.push(PolicyError::at(e, None));
+            if let Err(e) = check_permission_name(&permission.value) {
+                problems.push(PolicyError::at(
+                    ErrorKind::PermissionName,
+                    e,
+                    permission.span.clone(),
+                ));
             }
             if !seen.insert(permission.as_str()) {
                 problems.push(PolicyError::at(
-                    format!("permission `{permission}` is listed twice"),
-                    None,
+                    ErrorKind::DuplicatePermission,
+                    format!("permission `{}` is declared twice", permission.value),
+                    permission.span.clone(),
                 ));
             }
         }
         for role in &self.roles {
             if let Err(e) = check_role_name(&role.name) {
-                problems.push(PolicyError::at(e, role.span.clone()));
+                problems.push(PolicyError::at(
+                    ErrorKind::RoleName,
+                    e,
+                    role.name_span.clone().or(role.span.clone()),
+                ));
             }
             let mut granted = BTreeSet::new();
             for permission in &role.permissions {
-                if permission != WILDCARD && !seen.contains(permission.as_str()) {
+                let p = permission.as_str();
+                if p != WILDCARD && !seen.contains(p) {
                     problems.push(PolicyError::at(
+                        ErrorKind::UndeclaredGrant,
                         format!(
-                            "role `{}` grants `{permission}`, which is not in the top-level `permissions` list",
+                            "role `{}` grants `{p}`, which is not in the top-level `permissions` list",
                             role.name
                         ),
-                        role.span.clone(),
+                        permission.span.clone(),
                     ));
                 }
-                if !granted.insert(permission) {
+                if !granted.insert(p) {
                     problems.push(PolicyError::at(
-                        format!("role `{}` grants `{permission}` twice", role.name),
-                        role.span.clone(),
+                        ErrorKind::DuplicateGrant,
+                        format!("role `{}` grants `{p}` twice", role.name),
+                        permission.span.clone(),
                     ));
                 }
             }
             for parent in &role.inherits {
-                if self.role(parent).is_none() {
+                if self.role(&parent.value).is_none() {
                     problems.push(PolicyError::at(
+                        ErrorKind::MissingParent,
                         format!(
-                            "role `{}` inherits `{parent}`, which is not defined",
-                            role.name
+                            "role `{}` inherits `{}`, which is not defined",
+                            role.name, parent.value
                         ),
-                        role.span.clone(),
+                        parent.span.clone(),
                     ));
                 }
             }
         }
-        for role in &self.roles {
-            if let Some(cycle) = self.cycle_from(&role.name) {
-                // Report each cycle once, from its alphabetically first role.
-                if cycle.iter().min() == Some(&role.name) {
-                    problems.push(PolicyError::at(
-                        format!("roles inherit in a cycle: {}", cycle.join(" → ")),
-                        role.span.clone(),
-                    ));
-                }
-            }
+        for (role, cycle) in self.cycles() {
+            // At the `inherits` entry that starts the cycle.
+            let span = role
+                .inherits
+                .iter()
+                .find(|p| p.value == cycle[1])
+                .and_then(|p| p.span.clone())
+                .or(role.span.clone());
+            problems.push(PolicyError::at(
+                ErrorKind::Cycle,
+                format!("roles inherit in a cycle: {}", cycle.join(" → ")),
+                span,
+            ));
         }
         problems
+    }
+
+    /// Every inheritance cycle once, from the first of its roles in file
+    /// order back to that role: `editor → viewer → editor`.
+    pub fn cycles(&self) -> Vec<(&Role, Vec<String>)> {
+        let mut found: Vec<(&Role, Vec<String>)> = Vec::new();
+        let mut reported: Vec<BTreeSet<String>> = Vec::new();
+        for role in &self.roles {
+            let Some(cycle) = self.cycle_from(&role.name) else {
+                continue;
+            };
+            let members: BTreeSet<String> = cycle.iter().cloned().collect();
+            if !reported.contains(&members) {
+                reported.push(members);
+                found.push((role, cycle));
+            }
+        }
+        found
     }
 
     /// The roles on an inheritance path from `start` back to itself, if any.
@@ -225,6 +353,7 @@ impl Policy {
                 return false;
             };
             for parent in &role.inherits {
+                let parent = &parent.value;
                 if parent == start {
                     return true;
                 }
@@ -247,7 +376,8 @@ impl Policy {
     }
 
     /// Each role's effective permissions: its own, its ancestors', and every
-    /// permission for `*`. Assumes [`Policy::problems`] is empty.
+    /// declared permission for `*`. Terminates on any policy; meaningful when
+    /// [`Policy::problems`] is empty.
     pub fn effective(&self) -> BTreeMap<String, BTreeSet<String>> {
         fn collect(
             policy: &Policy,
@@ -262,14 +392,14 @@ impl Policy {
                 return;
             };
             for permission in &role.permissions {
-                if permission == WILDCARD {
-                    out.extend(policy.permissions.iter().cloned());
+                if permission.value == WILDCARD {
+                    out.extend(policy.permissions.iter().map(|p| p.value.clone()));
                 } else {
-                    out.insert(permission.clone());
+                    out.insert(permission.value.clone());
                 }
             }
             for parent in &role.inherits {
-                collect(policy, parent, out, seen);
+                collect(policy, &parent.value, out, seen);
             }
         }
         self.roles
@@ -281,15 +411,25 @@ impl Policy {
             })
             .collect()
     }
+
+    /// Whether some role holds `permission`, inheritance and `*` applied.
+    pub fn is_granted(&self, permission: &str) -> bool {
+        self.effective().values().any(|p| p.contains(permission))
+    }
 }
 
-fn parse_role(name: &str, item: &Item) -> Result<Role, PolicyError> {
-    let table = item
-        .as_table_like()
-        .ok_or_else(|| PolicyError::at(format!("role `{name}` must be a table"), item.span()))?;
-    let span = item.span();
+fn parse_role(
+    name: &str,
+    name_span: Option<Range<usize>>,
+    item: &Item,
+) -> Result<Role, PolicyError> {
+    let table = item.as_table_like().ok_or_else(|| {
+        PolicyError::structure(format!("role `{name}` must be a table"), item.span())
+    })?;
+    let span = item.span().or(name_span.clone());
     let mut role = Role {
         name: name.to_owned(),
+        name_span,
         description: None,
         permissions: Vec::new(),
         inherits: Vec::new(),
@@ -303,7 +443,7 @@ fn parse_role(name: &str, item: &Item) -> Result<Role, PolicyError> {
                     value
                         .as_str()
                         .ok_or_else(|| {
-                            PolicyError::at(
+                            PolicyError::structure(
                                 format!("role `{name}`: `description` must be a string"),
                                 value.span(),
                             )
@@ -317,7 +457,7 @@ fn parse_role(name: &str, item: &Item) -> Result<Role, PolicyError> {
             }
             "inherits" => role.inherits = strings(value, &format!("roles.{name}.inherits"))?,
             other => {
-                return Err(PolicyError::at(
+                return Err(PolicyError::structure(
                     format!(
                         "role `{name}` has an unknown key `{other}`; expected `description`, `permissions` or `inherits`"
                     ),
@@ -327,24 +467,29 @@ fn parse_role(name: &str, item: &Item) -> Result<Role, PolicyError> {
         }
     }
     if !has_permissions {
-        return Err(PolicyError::at(
-            format!("role `{name}` has no `permissions` key (write `permissions = []` for none)"),
+        return Err(PolicyError::structure(
+            format!("role `{name}` has no `permissions` list (write `permissions = []` for none)"),
             span,
         ));
     }
     Ok(role)
 }
 
-fn strings(item: &Item, what: &str) -> Result<Vec<String>, PolicyError> {
+fn strings(item: &Item, what: &str) -> Result<Vec<Located>, PolicyError> {
     let array = item.as_array().ok_or_else(|| {
-        PolicyError::at(format!("`{what}` must be an array of strings"), item.span())
+        PolicyError::structure(format!("`{what}` must be an array of strings"), item.span())
     })?;
     array
         .iter()
         .map(|v| {
-            v.as_str().map(str::to_owned).ok_or_else(|| {
-                PolicyError::at(format!("`{what}` must hold only strings"), v.span())
-            })
+            v.as_str()
+                .map(|s| Located {
+                    value: s.to_owned(),
+                    span: v.span(),
+                })
+                .ok_or_else(|| {
+                    PolicyError::structure(format!("`{what}` must hold only strings"), v.span())
+                })
         })
         .collect()
 }
@@ -363,8 +508,8 @@ impl RoleSpec {
     /// description not given on the command line is not compared.
     pub fn matches(&self, role: &Role) -> bool {
         let set = |v: &[String]| v.iter().cloned().collect::<BTreeSet<_>>();
-        set(&self.permissions) == set(&role.permissions)
-            && set(&self.inherits) == set(&role.inherits)
+        set(&self.permissions) == set(&role.permission_names())
+            && set(&self.inherits) == set(&role.parent_names())
             && (self.description.is_none() || self.description == role.description)
     }
 }
@@ -392,7 +537,7 @@ impl PolicyEditor {
     pub fn new(text: &str) -> Result<Self, PolicyError> {
         let doc = text
             .parse::<DocumentMut>()
-            .map_err(|e| PolicyError::at(e.message().trim_end().to_owned(), e.span()))?;
+            .map_err(|e| PolicyError::structure(e.message().trim_end().to_owned(), e.span()))?;
         Ok(Self { doc })
     }
 
@@ -614,7 +759,7 @@ permissions = ["items:read"]
         assert!(
             found
                 .iter()
-                .any(|p| p.contains("line 3, column 1") && p.contains("role `x` grants `a:write`")),
+                .any(|p| p.contains("line 4, column 16") && p.contains("role `x` grants `a:write`")),
             "{found:?}"
         );
         assert!(
@@ -708,5 +853,63 @@ permissions = ["items:read"]
             out.contains("permissions = [\"items:read\", \"reports:read\"]\n"),
             "{out}"
         );
+    }
+
+    /// The fixtures shared with the generated service's parser (see
+    /// `tests/fixtures/rbac/README.md`), as (file name, text).
+    fn fixtures(kind: &str) -> Vec<(String, String)> {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/rbac")
+            .join(kind);
+        let mut out: Vec<(String, String)> = std::fs::read_dir(&dir)
+            .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+            .map(|entry| {
+                let path = entry.unwrap().path();
+                let name = path.file_name().unwrap().to_string_lossy().into_owned();
+                (name, std::fs::read_to_string(&path).unwrap())
+            })
+            .collect();
+        out.sort();
+        assert!(out.len() >= 5, "too few fixtures in {}", dir.display());
+        out
+    }
+
+    /// Every message the policy gets: its parse error, or its problems.
+    fn verdict(text: &str) -> Vec<String> {
+        match Policy::parse(text) {
+            Err(e) => vec![e.render(text)],
+            Ok(policy) => policy.problems().iter().map(|p| p.render(text)).collect(),
+        }
+    }
+
+    #[test]
+    fn the_shared_fixtures_to_accept_are_accepted() {
+        for (name, text) in fixtures("accept") {
+            assert_eq!(verdict(&text), Vec::<String>::new(), "{name}");
+        }
+        let template = include_str!("../templates/config/rbac.toml");
+        assert_eq!(
+            verdict(template),
+            Vec::<String>::new(),
+            "the template's policy"
+        );
+    }
+
+    #[test]
+    fn the_shared_fixtures_to_refuse_are_refused_with_their_message() {
+        for (name, text) in fixtures("refuse") {
+            let expected = text
+                .lines()
+                .next()
+                .and_then(|l| l.strip_prefix("# refuse:"))
+                .unwrap_or_else(|| panic!("{name} does not start with `# refuse:`"))
+                .trim();
+            let messages = verdict(&text);
+            assert!(!messages.is_empty(), "{name} is accepted");
+            assert!(
+                messages.iter().any(|m| m.contains(expected)),
+                "{name}: no message contains `{expected}`: {messages:?}"
+            );
+        }
     }
 }

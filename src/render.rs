@@ -10,9 +10,12 @@ use minijinja::value::Serde;
 use minijinja::{AutoEscape, Environment, UndefinedBehavior, Value};
 use serde::Serialize;
 
-use crate::answers::{Answers, Feature, NESTFLUX_VERSION, PROJECT_FILE};
+use crate::NESTFLUX_VERSION;
+use crate::answers::{Answers, Feature};
+use crate::deploy::DeployContext;
 use crate::error::UserError;
 use crate::manifest::{self, Plan, Rule, TEMPLATE_SUFFIX};
+use crate::project::PROJECT_FILE;
 use crate::secrets::Secrets;
 
 pub mod lockfile;
@@ -23,8 +26,9 @@ pub const LOCK_FILE: &str = "Cargo.lock";
 
 /// The roles every new project starts with (DESIGN.md §3), in the order they
 /// are shown. The one list both the service and the IdP setup files under
-/// `deploy/` are generated from: templates read it as `roles`. When RBAC
-/// lands, `config/rbac.toml` becomes the source and feeds this context.
+/// `deploy/` are generated from at `new`: templates read it as `roles`.
+/// Later renders (`nestflux upgrade`) take the roles of the project's
+/// `config/rbac.toml` instead ([`render_with_roles`]).
 pub const DEFAULT_ROLES: &[&str] = &["admin", "editor", "viewer"];
 
 /// The templates, embedded at build time so the installed binary needs
@@ -39,7 +43,19 @@ pub type FileSet = BTreeMap<String, Vec<u8>>;
 /// project's `secrets` (see [`Secrets`]: they reach only the files that need
 /// them, never `nestflux.toml`).
 pub fn render(answers: &Answers, secrets: &Secrets) -> Result<FileSet, UserError> {
-    render_tree(&TEMPLATES, answers, secrets, manifest::RULES)
+    render_with_roles(answers, secrets, DEFAULT_ROLES)
+}
+
+/// Renders the project with its own roles (those of its `config/rbac.toml`,
+/// in the order [`crate::upgrade::project_roles`] gives), so that roles
+/// added since `new` are in the IdP setup under `deploy/` and the README.
+/// `secrets` must hold a test-user password for each role.
+pub fn render_with_roles(
+    answers: &Answers,
+    secrets: &Secrets,
+    roles: &[&str],
+) -> Result<FileSet, UserError> {
+    render_some(&TEMPLATES, answers, secrets, manifest::RULES, roles, None)
 }
 
 /// The files a project for `answers` gets, each with the template it is made
@@ -66,7 +82,14 @@ pub fn render_files(
     if outputs.contains(&LOCK_FILE) {
         wanted.push("Cargo.toml");
     }
-    let mut files = render_some(&TEMPLATES, answers, secrets, manifest::RULES, Some(&wanted))?;
+    let mut files = render_some(
+        &TEMPLATES,
+        answers,
+        secrets,
+        manifest::RULES,
+        DEFAULT_ROLES,
+        Some(&wanted),
+    )?;
     files.retain(|path, _| outputs.contains(&path.as_str()));
     Ok(files)
 }
@@ -78,7 +101,18 @@ pub fn render_tree(
     secrets: &Secrets,
     rules: &[Rule],
 ) -> Result<FileSet, UserError> {
-    render_some(tree, answers, secrets, rules, None)
+    render_tree_with_roles(tree, answers, secrets, rules, DEFAULT_ROLES)
+}
+
+/// [`render_tree`] with the project's roles.
+pub fn render_tree_with_roles(
+    tree: &'static Dir<'static>,
+    answers: &Answers,
+    secrets: &Secrets,
+    rules: &[Rule],
+    roles: &[&str],
+) -> Result<FileSet, UserError> {
+    render_some(tree, answers, secrets, rules, roles, None)
 }
 
 /// Renders the files of `tree` for `answers`, or only those at `wanted`.
@@ -87,6 +121,7 @@ fn render_some(
     answers: &Answers,
     secrets: &Secrets,
     rules: &[Rule],
+    roles: &[&str],
     wanted: Option<&[&str]>,
 ) -> Result<FileSet, UserError> {
     let files = template_files(tree);
@@ -107,7 +142,7 @@ fn render_some(
     env.add_function("modules", move |dir: &str| modules(&listed, dir));
     let listed = Arc::clone(&outputs);
     env.add_function("layout", move || Value::from(Serde(layout(&listed))));
-    let context = Value::from(Serde(Context::new(answers, secrets, &outputs)));
+    let context = Value::from(Serde(Context::new(answers, secrets, roles, &outputs)));
 
     let sources: BTreeMap<&str, &include_dir::File<'static>> = files
         .iter()
@@ -154,7 +189,10 @@ fn render_some(
         out.insert(LOCK_FILE.to_owned(), lock.into_bytes());
     }
     if out
-        .insert(PROJECT_FILE.to_owned(), answers.to_toml().into_bytes())
+        .insert(
+            PROJECT_FILE.to_owned(),
+            crate::audit::defaults::project_file(answers).into_bytes(),
+        )
         .is_some()
     {
         return Err(UserError::failure(format!(
@@ -324,10 +362,13 @@ struct Context<'a> {
     features: BTreeMap<String, bool>,
     /// The keys of the features that are on, in canonical order.
     enabled_features: Vec<&'static str>,
-    /// The project's roles, from [`DEFAULT_ROLES`].
-    roles: &'static [&'static str],
+    /// The project's roles: [`DEFAULT_ROLES`] for a new project.
+    roles: &'a [&'a str],
     /// Random per project; `secrets.client_secret`, `secrets.user_passwords.<role>`, ...
     secrets: &'a Secrets,
+    /// The deployment targets and the container facts they share
+    /// ([`crate::deploy`]): `deploy.kubernetes`, `deploy.uid`, ...
+    deploy: DeployContext,
     nestflux_version: &'static str,
     /// Every file the project gets (`nestflux.toml` included), sorted: what
     /// the README's layout shows. `modules(dir)` lists the Rust modules
@@ -344,7 +385,12 @@ struct ProjectContext {
 }
 
 impl<'a> Context<'a> {
-    fn new(answers: &Answers, secrets: &'a Secrets, files: &'a [String]) -> Self {
+    fn new(
+        answers: &Answers,
+        secrets: &'a Secrets,
+        roles: &'a [&'a str],
+        files: &'a [String],
+    ) -> Self {
         Self {
             project: ProjectContext {
                 name: answers.name.to_string(),
@@ -357,8 +403,9 @@ impl<'a> Context<'a> {
                 .map(|f| (f.key().replace('-', "_"), answers.features.contains(f)))
                 .collect(),
             enabled_features: answers.features.iter().map(Feature::key).collect(),
-            roles: DEFAULT_ROLES,
+            roles,
             secrets,
+            deploy: DeployContext::new(answers),
             nestflux_version: NESTFLUX_VERSION,
             files,
         }
@@ -454,7 +501,15 @@ fn describe(err: &minijinja::Error) -> String {
         _ => "templates".to_owned(),
     };
     let detail = err.detail().map(|d| format!(" ({d})")).unwrap_or_default();
-    format!("{location}: {}{detail}", err.kind())
+    let mut text = format!("{location}: {}{detail}", err.kind());
+    // An error inside an included or imported template is the cause of the
+    // includer's error: name where it really is too.
+    if let Some(cause) =
+        std::error::Error::source(err).and_then(|cause| cause.downcast_ref::<minijinja::Error>())
+    {
+        text.push_str(&format!("\n  caused by {}", describe(cause)));
+    }
+    text
 }
 
 fn template_errors(errors: Vec<String>) -> UserError {
@@ -523,7 +578,10 @@ mod tests {
     fn nestflux_toml_is_written_from_the_answers() {
         let a = answers("headers");
         let files = render_tree(&FIXTURE, &a, &secrets(), TABLE).unwrap();
-        assert_eq!(text(&files, PROJECT_FILE), a.to_toml());
+        assert_eq!(
+            text(&files, PROJECT_FILE),
+            crate::audit::defaults::project_file(&a)
+        );
     }
 
     #[test]
@@ -569,12 +627,15 @@ mod tests {
         for idp in Idp::ALL {
             for database in Database::AVAILABLE {
                 for features in every_feature_set() {
-                    out.push(Answers {
-                        name: ProjectName::parse("x").unwrap(),
-                        idp,
-                        database,
-                        features,
-                    });
+                    for deploy in ["none", "kubernetes"] {
+                        out.push(Answers {
+                            name: ProjectName::parse("x").unwrap(),
+                            idp,
+                            database,
+                            features: features.clone(),
+                            deploy: crate::answers::DeploySet::parse_list(deploy).unwrap(),
+                        });
+                    }
                 }
             }
         }
@@ -584,7 +645,7 @@ mod tests {
     #[test]
     fn every_answer_combination_gets_one_template_per_file_and_the_files_every_project_has() {
         let answer_sets = every_answer_set();
-        assert_eq!(answer_sets.len(), 3 * 2 * 144);
+        assert_eq!(answer_sets.len(), 3 * 2 * 144 * 2);
         for a in answer_sets {
             let plan = plan(&a).unwrap_or_else(|e| panic!("{a:?}: {e} {:?}", e.detail));
             for path in [
@@ -600,7 +661,7 @@ mod tests {
     }
 
     #[test]
-    fn the_embedded_templates_render_with_no_feature_and_with_every_feature() {
+    fn the_embedded_templates_render_for_each_idp_and_database_with_no_and_all_features() {
         use crate::answers::{Database, Idp};
         for idp in Idp::ALL {
             for database in Database::AVAILABLE {
@@ -610,6 +671,7 @@ mod tests {
                         idp,
                         database,
                         features,
+                        deploy: crate::answers::DeploySet::parse_list("kubernetes").unwrap(),
                     };
                     render(&a, &secrets())
                         .unwrap_or_else(|e| panic!("{idp:?} {database:?}: {e} {:?}", e.detail));

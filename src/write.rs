@@ -274,6 +274,65 @@ pub fn replace_files(changes: &[FileChange]) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Adds new files to an existing project at `root` and replaces `changes`
+/// together: all of them or none. A file is never created where something
+/// already exists (checked again at the moment of writing), and on any
+/// failure the files and directories this call created are removed and the
+/// replaced files get their old text back.
+pub fn add_files(root: &Path, files: &FileSet, changes: &[FileChange]) -> anyhow::Result<()> {
+    let mut created: Vec<PathBuf> = Vec::new();
+    let result = create_files(root, files, &mut created).and_then(|()| replace_files(changes));
+    if result.is_err() {
+        // Newest first: files, then the directories that held them.
+        for path in created.iter().rev() {
+            let _ = if path.is_dir() {
+                fs::remove_dir(path)
+            } else {
+                fs::remove_file(path)
+            };
+        }
+    }
+    result
+}
+
+fn create_files(root: &Path, files: &FileSet, created: &mut Vec<PathBuf>) -> anyhow::Result<()> {
+    for (rel, contents) in files {
+        let path = root.join(rel);
+        let dir = parent_of(&path);
+        let missing: Vec<PathBuf> = dir
+            .ancestors()
+            .take_while(|p| !p.as_os_str().is_empty() && !p.exists())
+            .map(Path::to_path_buf)
+            .collect();
+        for new_dir in missing.into_iter().rev() {
+            fs::create_dir(&new_dir)
+                .with_context(|| format!("failed to create `{}`", new_dir.display()))?;
+            created.push(new_dir);
+        }
+        let mut tmp = tempfile::Builder::new()
+            .prefix(".nestflux-new-")
+            .tempfile_in(&dir)
+            .with_context(|| format!("failed to create a temporary file in `{}`", dir.display()))?;
+        io::Write::write_all(&mut tmp, contents)
+            .with_context(|| format!("failed to write a temporary file in `{}`", dir.display()))?;
+        // The usual permissions of a new file, not tempfile's private 0600.
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            let _ = fs::set_permissions(tmp.path(), fs::Permissions::from_mode(0o644));
+        }
+        // `persist_noclobber` fails rather than replace a file that appeared
+        // since the caller looked.
+        tmp.persist_noclobber(&path).map_err(|e| {
+            anyhow::Error::new(e.error).context(format!(
+                "`{rel}` exists (or cannot be written); nothing was written"
+            ))
+        })?;
+        created.push(path);
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -384,6 +443,42 @@ mod tests {
             err.message
         );
         assert_eq!(fs::read_to_string(&target).unwrap(), "mine");
+    }
+
+    #[test]
+    fn added_files_are_created_with_their_directories_and_never_replace_one() {
+        let tmp = tempfile::tempdir().unwrap();
+        fs::write(tmp.path().join("keep.txt"), "old\n").unwrap();
+        let change = FileChange {
+            path: tmp.path().join("keep.txt"),
+            display: PathBuf::from("keep.txt"),
+            old: "old\n".to_owned(),
+            new: "new\n".to_owned(),
+        };
+        add_files(tmp.path(), &files(), std::slice::from_ref(&change)).unwrap();
+        assert_eq!(
+            listing(tmp.path()),
+            ["a.txt", "keep.txt", "src", "src/b.rs"]
+        );
+        assert_eq!(
+            fs::read_to_string(tmp.path().join("keep.txt")).unwrap(),
+            "new\n"
+        );
+
+        // `src/b.rs` exists now: a second run creates nothing and leaves
+        // every file as it was, the one it would have replaced included.
+        fs::remove_file(tmp.path().join("a.txt")).unwrap();
+        let again = FileChange {
+            old: "new\n".to_owned(),
+            new: "newer\n".to_owned(),
+            ..change
+        };
+        assert!(add_files(tmp.path(), &files(), &[again]).is_err());
+        assert_eq!(listing(tmp.path()), ["keep.txt", "src", "src/b.rs"]);
+        assert_eq!(
+            fs::read_to_string(tmp.path().join("keep.txt")).unwrap(),
+            "new\n"
+        );
     }
 
     #[test]

@@ -256,7 +256,7 @@ fn force_that_would_create_a_cycle_is_refused() {
         1,
         &[
             "would make the policy invalid",
-            "cycle: editor → viewer → editor",
+            "cycle: viewer → editor → viewer",
         ],
     );
 }

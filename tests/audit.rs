@@ -8,7 +8,7 @@ mod common;
 use std::path::Path;
 
 use common::Sandbox;
-use nestflux::answers::{Answers, Database, Feature, FeatureSet, Idp, ProjectName};
+use nestflux::answers::{Answers, Database, DeploySet, Feature, FeatureSet, Idp, ProjectName};
 use nestflux::render::{DEFAULT_ROLES, render};
 use nestflux::secrets::Secrets;
 use predicates::str::contains;
@@ -32,6 +32,7 @@ fn answers(idp: Idp, features: FeatureSet) -> Answers {
         idp,
         database: Database::Sqlite,
         features,
+        deploy: DeploySet::none(),
     }
 }
 
@@ -48,43 +49,80 @@ fn generated() -> Sandbox {
     sandbox
 }
 
-/// Every answer set of the build matrix (tests/generated_projects.rs) is
-/// among these: each identity provider and database, with every subset of
-/// the five defences (32 of them), each alone and with the deployment keys
-/// `tls` and `redis` (`redis` only where `rate-limit` is on, which it needs).
-/// The deployment keys double the count rather than multiply it by four: they
-/// add files but no finding of their own.
+/// Each identity provider and database, with every subset of the five
+/// defences (32 of them), each alone, with the deployment keys `tls` and
+/// `redis` (`redis` only where `rate-limit` is on, which it needs), with
+/// `session` (where `encryption` is on, which it needs), and with both. The
+/// other keys add files but no finding of their own, so they are combined
+/// with every subset rather than with each other in every way. Every answer
+/// set of the build matrix (tests/generated_projects.rs) is among these.
+/// Kubernetes manifests (`--deploy kubernetes`) are rendered for the half of
+/// the subsets that have `headers` (the first defence): the other keys vary
+/// independently of it, so every database, provider, `rate-limit`/`redis`,
+/// `tls` and `session` combination is audited with and without them, at no
+/// extra count.
 #[test]
 fn every_generated_project_audits_clean_at_the_lowest_threshold() {
     let core: Vec<Feature> = Feature::ALL
         .into_iter()
         .filter(|f| nestflux::audit::rules::feature_off(*f).is_some())
         .collect();
+    let extra: Vec<Feature> = Feature::ALL
+        .into_iter()
+        .filter(|f| !core.contains(f))
+        .collect();
+    assert_eq!(
+        extra,
+        [Feature::Redis, Feature::Tls, Feature::Session],
+        "a new feature: decide how this test combines it"
+    );
     let subsets = 1u32 << core.len();
+    let combinations = (0..subsets).flat_map(|bits| {
+        [(false, false), (true, false), (false, true), (true, true)]
+            .map(|(deploy, session)| (bits, deploy, session))
+    });
+    let mut audited = 0;
+    let mut with_kubernetes = 0;
     for idp in Idp::ALL {
         for database in Database::AVAILABLE {
-            for (bits, deploy) in (0..subsets).flat_map(|bits| [(bits, false), (bits, true)]) {
+            for (bits, deploy, session) in combinations.clone() {
                 let mut features: Vec<Feature> = core
                     .iter()
                     .enumerate()
                     .filter(|(i, _)| bits & (1 << i) != 0)
                     .map(|(_, f)| *f)
                     .collect();
+                if session && !features.contains(&Feature::Encryption) {
+                    continue;
+                }
                 if deploy {
                     features.push(Feature::Tls);
                     if features.contains(&Feature::RateLimit) {
                         features.push(Feature::Redis);
                     }
                 }
+                if session {
+                    features.push(Feature::Session);
+                }
                 let features: FeatureSet = features.into_iter().collect();
+                audited += 1;
                 let dir = tempfile::tempdir().unwrap();
+                let kubernetes = bits & 1 != 0;
                 let answers = Answers {
                     database,
+                    deploy: if kubernetes {
+                        DeploySet::parse_list("kubernetes").unwrap()
+                    } else {
+                        DeploySet::none()
+                    },
                     ..answers(idp, features.clone())
                 };
+                if kubernetes {
+                    with_kubernetes += 1;
+                }
                 generate(dir.path(), &answers);
                 let project = nestflux::audit::Project::load(dir.path()).unwrap();
-                let audit = nestflux::audit::Audit::run(&project, nestflux::answers::Date::today());
+                let audit = nestflux::audit::Audit::run(&project, nestflux::audit::Date::today());
                 let found: Vec<String> = audit
                     .findings
                     .iter()
@@ -124,6 +162,9 @@ fn every_generated_project_audits_clean_at_the_lowest_threshold() {
             }
         }
     }
+    // 3 providers × 2 databases × (32 + 32 + 16 + 16), half with Kubernetes.
+    assert_eq!(audited, 3 * 2 * 96);
+    assert_eq!(with_kubernetes, audited / 2);
 }
 
 #[test]
@@ -378,16 +419,27 @@ fn a_folder_that_is_not_a_project_is_a_usage_error_saying_how_to_point_at_one() 
         .arg("audit-config")
         .assert()
         .code(2)
-        .stderr(contains("is not a nestflux project"))
+        .stderr(contains("is not inside a nestflux project"))
         .stderr(contains("nestflux audit-config path/to/project"));
     sandbox
         .nestflux()
         .args(["audit-config", "my-api/src"])
         .assert()
         .code(2)
-        .stderr(contains(
-            "is a nestflux project; run `nestflux audit-config",
-        ));
+        .stderr(contains("is not a nestflux project"))
+        .stderr(contains("is the nestflux project holding it"));
+}
+
+#[test]
+fn without_path_the_project_is_found_upwards_like_add_finds_it() {
+    let sandbox = generated();
+    sandbox
+        .nestflux()
+        .arg("audit-config")
+        .current_dir(sandbox.join("my-api/src/routes"))
+        .assert()
+        .code(0)
+        .stdout(contains("no findings"));
 }
 
 #[test]
@@ -504,4 +556,258 @@ fn the_rule_table_in_the_docs_matches_the_rules() {
             "docs/audit.md lacks or differs from:\n{row}"
         );
     }
+}
+
+/// The all-features project of each identity provider and database, in
+/// memory: path → text.
+fn rendered_all_features() -> Vec<(String, std::collections::BTreeMap<String, String>)> {
+    let mut out = Vec::new();
+    for idp in Idp::ALL {
+        for database in Database::AVAILABLE {
+            let answers = Answers {
+                database,
+                deploy: DeploySet::parse_list("kubernetes").unwrap(),
+                ..answers(idp, FeatureSet::all())
+            };
+            let files = render(&answers, &Secrets::from_os_rng(DEFAULT_ROLES))
+                .expect("render")
+                .into_iter()
+                .filter_map(|(path, bytes)| Some((path, String::from_utf8(bytes).ok()?)))
+                .collect();
+            out.push((format!("{idp:?}-{database:?}"), files));
+        }
+    }
+    out
+}
+
+/// The service's Rust code (not its tests), all files together.
+fn service_code(files: &std::collections::BTreeMap<String, String>) -> String {
+    files
+        .iter()
+        .filter(|(path, _)| path.starts_with("src/") && path.ends_with(".rs"))
+        .map(|(_, text)| text.as_str())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// `.get("/path", public(), handler)` and the other route methods: the
+/// paths declared public.
+fn public_declarations(code: &str) -> std::collections::BTreeSet<String> {
+    use nestflux::audit::formats::guards;
+    let mut out = std::collections::BTreeSet::new();
+    for method in guards::ROUTE_METHODS {
+        let call = format!(".{method}(\"");
+        for (at, _) in code.match_indices(&call) {
+            let rest = &code[at + call.len()..];
+            let Some((path, after)) = rest.split_once('"') else {
+                continue;
+            };
+            let access: String = after.chars().take_while(|c| *c != '\n').collect();
+            let access: String = access.chars().filter(|c| !c.is_whitespace()).collect();
+            if access.starts_with(&format!(",{}(),", guards::PUBLIC)) {
+                out.insert(path.to_owned());
+            }
+        }
+    }
+    out
+}
+
+/// What the audit looks for is what the templates produce: each guard
+/// spelling and route method of the generated `Access` API, each public
+/// route, each environment variable (in `.env.example` and read by the
+/// configuration code), and the code NF027's fix shows, for every identity
+/// provider and database with every feature on.
+#[test]
+fn every_name_the_audit_relies_on_occurs_in_the_generated_code() {
+    use nestflux::audit::formats::{env, guards};
+    let fix = nestflux::audit::rules::by_id("NF027").unwrap().fix;
+    let shown: Vec<&str> = fix
+        .split('`')
+        .skip(1)
+        .step_by(2)
+        .filter(|s| s.contains('('))
+        .collect();
+    assert!(shown.contains(&guards::EXAMPLE_ROUTE), "{fix}");
+    for (variant, files) in rendered_all_features() {
+        let code = service_code(&files);
+        for guard in [guards::REQUIRE, guards::AUTHENTICATED, guards::PUBLIC] {
+            assert!(
+                code.contains(&format!("fn {guard}(")),
+                "{variant}: the generated code defines no `{guard}(…)`"
+            );
+        }
+        for method in guards::ROUTE_METHODS {
+            assert!(
+                code.contains(&format!("method!({method},"))
+                    || code.contains(&format!("fn {method}<")),
+                "{variant}: `Routes` has no method `{method}`"
+            );
+        }
+        assert_eq!(
+            public_declarations(&code),
+            guards::PUBLIC_ROUTES
+                .iter()
+                .map(|p| (*p).to_owned())
+                .collect(),
+            "{variant}: the routes declared public() are not the audit's PUBLIC_ROUTES"
+        );
+        for snippet in &shown {
+            assert!(
+                code.contains(snippet),
+                "{variant}: NF027's fix shows `{snippet}`, which the generated code does not hold"
+            );
+        }
+        let example = &files[".env.example"];
+        for var in env::ALL {
+            assert!(
+                example.lines().any(|l| l
+                    .trim_start_matches(['#', ' '])
+                    .starts_with(&format!("{var}="))),
+                "{variant}: .env.example does not name {var}"
+            );
+            assert!(
+                code.contains(&format!("\"{var}\"")),
+                "{variant}: the generated configuration does not read {var}"
+            );
+        }
+        // NF025's spelling: every permission a route requires is declared.
+        let policy = nestflux::rbac::Policy::parse(&files["config/rbac.toml"]).unwrap();
+        let required: Vec<&str> = code
+            .match_indices(&format!("{}(\"", guards::REQUIRE))
+            .filter_map(|(at, call)| code[at + call.len()..].split('"').next())
+            .collect();
+        assert!(
+            !required.is_empty(),
+            "{variant}: no route requires a permission"
+        );
+        for permission in required {
+            assert!(policy.declares(permission), "{variant}: `{permission}`");
+        }
+    }
+}
+
+/// The route rules fire on the generated code once it drifts: a data route
+/// turned `public()` (NF027) and a permission no role grants (NF025).
+#[test]
+fn the_route_rules_fire_on_the_generated_route_declarations() {
+    let sandbox = generated();
+    let items = sandbox.join("my-api/src/routes/items.rs");
+    let code = std::fs::read_to_string(&items).unwrap();
+    let drifted = code
+        .replacen(
+            r#".get("/items", require("items:read"), list_items)"#,
+            r#".get("/items", public(), list_items)"#,
+            1,
+        )
+        .replacen(
+            r#"require("items:delete")"#,
+            r#"require("items:archive")"#,
+            1,
+        );
+    assert_ne!(
+        drifted, code,
+        "the generated routes changed: update this test"
+    );
+    std::fs::write(&items, drifted).unwrap();
+    let output = sandbox
+        .nestflux()
+        .args(["audit-config", "my-api", "--format", "json"])
+        .assert()
+        .code(1)
+        .get_output()
+        .stdout
+        .clone();
+    let report: Value = serde_json::from_slice(&output).unwrap();
+    let rules: Vec<&str> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["rule"].as_str().unwrap())
+        .collect();
+    assert!(
+        rules.contains(&"NF027") && rules.contains(&"NF025"),
+        "{rules:?}"
+    );
+}
+
+/// The mistakes a reviewer would slip into generated Kubernetes manifests,
+/// each hidden where it is easy to miss, each reported by its rule at the
+/// place it is written (the untouched project audits clean: see
+/// `every_generated_project_audits_clean_at_the_lowest_threshold`).
+#[test]
+fn kubernetes_mistakes_hidden_in_overlays_and_patches_are_each_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let answers = Answers {
+        database: Database::Postgres,
+        deploy: DeploySet::parse_list("kubernetes").unwrap(),
+        ..answers(Idp::Oidc, FeatureSet::all())
+    };
+    generate(dir.path(), &answers);
+    let root = dir.path().join("deploy/kubernetes");
+    let edit = |rel: &str, from: &str, to: &str| {
+        let path = root.join(rel);
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.contains(from), "{rel} lacks {from:?}");
+        std::fs::write(&path, text.replacen(from, to, 1)).unwrap();
+    };
+    // A "temporary" debug patch in production undoing the base's defences.
+    edit(
+        "overlays/production/kustomization.yaml",
+        "patches:\n  - path: config.yaml\n",
+        "patches:\n  - path: config.yaml\n  - path: debug.yaml\n",
+    );
+    std::fs::write(
+        root.join("overlays/production/debug.yaml"),
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: my-api\nspec:\n  template:\n    spec:\n      containers:\n        - name: my-api\n          securityContext:\n            readOnlyRootFilesystem: false\n            privileged: true\n",
+    )
+    .unwrap();
+    // Production settings copied from development.
+    edit(
+        "overlays/production/config.yaml",
+        "APP_ENV: production",
+        "APP_ENV: development",
+    );
+    // A key "just for now" in the ConfigMap.
+    edit(
+        "base/configmap.yaml",
+        "  APP_ENV: production\n",
+        "  APP_ENV: production\n  DATA_ENCRYPTION_KEYS: v1:q2Vk7Yp0sT9wXz3LmN8bR4cJ6hF1dG5aE0uI2oP7tYw=\n",
+    );
+    // A sidecar without limits, running as root, with a literal secret.
+    edit(
+        "base/deployment.yaml",
+        "          volumeMounts:\n",
+        "          volumeMounts:\n            - name: tmp\n              mountPath: /scratch\n        - name: log-shipper\n          image: shipper@sha256:1111111111111111111111111111111111111111111111111111111111111111\n          env:\n            - name: SHIPPER_API_TOKEN\n              value: 7hG2kL9pQ4vX1zR8\n          securityContext:\n            runAsUser: 0\n            allowPrivilegeEscalation: false\n            readOnlyRootFilesystem: true\n            capabilities:\n              drop: [\"ALL\"]\n          volumeMounts:\n",
+    );
+    // The NetworkPolicy dropped from the base.
+    edit("base/kustomization.yaml", "  - networkpolicy.yaml\n", "");
+    std::fs::remove_file(root.join("base/networkpolicy.yaml")).unwrap();
+
+    let project = nestflux::audit::Project::load(dir.path()).unwrap();
+    let audit = nestflux::audit::Audit::run(&project, nestflux::audit::Date::today());
+    let found: Vec<String> = audit
+        .findings
+        .iter()
+        .map(|f| format!("{} {}", f.rule.id, f.location.path))
+        .collect();
+    let base = "deploy/kubernetes/base";
+    let production = "deploy/kubernetes/overlays/production";
+    for expected in [
+        format!("NF035 {base}/deployment.yaml"),
+        format!("NF036 {production}/debug.yaml"),
+        format!("NF037 {production}/debug.yaml"),
+        format!("NF038 {base}/deployment.yaml"),
+        format!("NF039 {base}/configmap.yaml"),
+        format!("NF039 {base}/deployment.yaml"),
+        format!("NF040 {base}/deployment.yaml"),
+        format!("NF041 {production}/config.yaml"),
+    ] {
+        assert!(
+            found.contains(&expected),
+            "{expected} was not reported; found:\n{}",
+            found.join("\n")
+        );
+    }
+    // Nothing else: each mistake is reported by its own rule.
+    assert_eq!(found.len(), 8, "{}", found.join("\n"));
 }

@@ -21,6 +21,7 @@ fn dependencies(
         idp,
         database,
         features,
+        deploy: nestflux::answers::DeploySet::none(),
     };
     let files = render(
         &answers,

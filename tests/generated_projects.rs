@@ -14,6 +14,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::Instant;
 
+#[cfg(unix)]
+mod dev_probe;
+#[cfg(unix)]
+mod dev_support;
+
 /// One generated project: a name, the `nestflux new` flags that make it, and
 /// nestflux commands run inside it afterwards (`add role`, ...), so that the
 /// build and tests prove the edited project too.
@@ -112,7 +117,96 @@ type Probe = fn(variant: &Variant, project: &Path, target_dir: &Path) -> Result<
 /// The probes, by name (the name is shown in failures and timings). Outside
 /// tools and running services are driven from here, so that no variant is
 /// built twice.
-const PROBES: &[(&str, Probe)] = &[];
+const PROBES: &[(&str, Probe)] = &[
+    ("rbac-fixtures", rbac_fixtures),
+    // `nestflux dev`: the service against the development identity provider
+    // (tests/dev_probe).
+    #[cfg(unix)]
+    ("nestflux dev", dev_probe::probe),
+];
+
+/// The generated service's policy parser (`templates/src/rbac.rs`, through
+/// its `check-policy` command) accepts and refuses the same policies as
+/// nestflux's (`src/rbac.rs`, whose unit tests run over the same files), and
+/// refuses each with the message its fixture names; the project's own policy
+/// (after the variant's `add` commands) passes too. Applies to every variant.
+fn rbac_fixtures(_variant: &Variant, project: &Path, target_dir: &Path) -> Result<(), String> {
+    let name = nestflux::project::Project::open(project)
+        .map_err(|e| format!("cannot read the project's answers: {e}"))?
+        .answers
+        .name;
+    let binary = target_dir
+        .join("debug")
+        .join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
+    let check = |file: Option<&Path>| -> Result<Output, String> {
+        let mut command = Command::new(&binary);
+        command.arg("check-policy").current_dir(project);
+        command.args(file);
+        command
+            .output()
+            .map_err(|e| format!("cannot run {}: {e}", binary.display()))
+    };
+    let own = check(None)?;
+    if !own.status.success() {
+        return Err(format!(
+            "`check-policy` refuses the project's own config/rbac.toml:\n{}",
+            tail(&own, 10)
+        ));
+    }
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/rbac");
+    let mut disagreements = Vec::new();
+    let mut checked = 0;
+    for (kind, accept) in [("accept", true), ("refuse", false)] {
+        let dir = fixtures.join(kind);
+        let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+            .map_err(|e| format!("{}: {e}", dir.display()))?
+            .filter_map(|entry| Some(entry.ok()?.path()))
+            .filter(|path| path.extension().is_some_and(|e| e == "toml"))
+            .collect();
+        files.sort();
+        for file in files {
+            let output = check(Some(&file))?;
+            checked += 1;
+            let stderr = String::from_utf8_lossy(&output.stderr);
+            let label = format!("{kind}/{}", file.file_name().unwrap().to_string_lossy());
+            if output.status.success() != accept {
+                disagreements.push(format!(
+                    "{label}: {} ({})",
+                    if accept { "refused" } else { "accepted" },
+                    stderr.trim()
+                ));
+                continue;
+            }
+            if !accept {
+                let text = std::fs::read_to_string(&file).map_err(|e| format!("{label}: {e}"))?;
+                let expected = text
+                    .lines()
+                    .next()
+                    .and_then(|l| l.strip_prefix("# refuse:"))
+                    .ok_or_else(|| format!("{label} does not start with `# refuse:`"))?
+                    .trim();
+                if !stderr.contains(expected) {
+                    disagreements.push(format!(
+                        "{label}: the message does not contain `{expected}`: {}",
+                        stderr.trim()
+                    ));
+                }
+            }
+        }
+    }
+    if checked < 10 {
+        return Err(format!("only {checked} fixtures in {}", fixtures.display()));
+    }
+    if disagreements.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "the generated parser disagrees with nestflux's on {} of {checked} fixtures:\n{}",
+            disagreements.len(),
+            disagreements.join("\n")
+        ))
+    }
+}
 
 /// The steps run inside each generated project, in order.
 /// `--locked`: the project builds with the `Cargo.lock` nestflux wrote, as

@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 
-use nestflux::answers::{Answers, Database, FeatureSet, Idp, ProjectName};
+use nestflux::answers::{Answers, Database, DeploySet, FeatureSet, Idp, ProjectName};
 use nestflux::render::{DEFAULT_ROLES, FileSet, render};
 use nestflux::secrets::{Secrets, seeded_rng};
 use serde_json::Value as Json;
@@ -25,6 +25,7 @@ fn project(idp: Idp) -> FileSet {
         idp,
         database: Database::Sqlite,
         features: FeatureSet::none(),
+        deploy: DeploySet::none(),
     };
     render(&answers, &secrets()).expect("render")
 }
@@ -328,17 +329,22 @@ fn compose_takes_every_password_from_the_local_env_file() {
 }
 
 #[test]
-fn a_generic_oidc_project_has_no_local_idp() {
+fn a_generic_oidc_project_has_no_compose_idp_and_points_at_nestflux_dev() {
     let files = project(Idp::Oidc);
     assert!(!files.contains_key("compose.yaml"));
     assert!(!files.keys().any(|path| path.starts_with("deploy/")));
     let env = dotenv(&files);
+    // The issuer `nestflux dev` serves, so that `cargo run` works with it.
     assert_eq!(
-        env["AUTH_ISSUER_URL"], "",
-        "the user sets their provider's issuer"
+        env["AUTH_ISSUER_URL"],
+        nestflux::dev::config::OIDC_DEV_ISSUER
     );
-    for secret in secrets().values() {
-        assert!(!text(&files, ".env").contains(secret));
+    assert_eq!(env["DEV_CLIENT_SECRET"], secrets().client_secret);
+    for role in DEFAULT_ROLES {
+        assert_eq!(
+            env[&nestflux::dev::password_var(role)],
+            secrets().user_passwords[*role]
+        );
     }
 }
 

@@ -75,6 +75,7 @@ fn answers(idp: Idp, database: Database, features: FeatureSet) -> Answers {
         idp,
         database,
         features,
+        deploy: nestflux::answers::DeploySet::none(),
     }
 }
 

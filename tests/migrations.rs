@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 
-use nestflux::answers::{Answers, Database, Feature, FeatureSet, Idp, ProjectName};
+use nestflux::answers::{Answers, Database, DeploySet, Feature, FeatureSet, Idp, ProjectName};
 use nestflux::render::{DEFAULT_ROLES, FileSet, render};
 use nestflux::secrets::{Secrets, seeded_rng};
 
@@ -19,6 +19,7 @@ fn render_for(database: Database, features: FeatureSet) -> FileSet {
         idp: Idp::Oidc,
         database,
         features,
+        deploy: DeploySet::none(),
     };
     render(
         &answers,

@@ -6,8 +6,9 @@
 //! Snapshots live in `snapshots/` and are reviewed before they are accepted
 //! (`cargo insta review`). CI never writes them: any drift fails the run.
 
-use nestflux::answers::{Answers, Database, FeatureSet, Idp, PROJECT_FILE, ProjectName};
+use nestflux::answers::{Answers, Database, DeploySet, FeatureSet, Idp, ProjectName};
 use nestflux::manifest::{RULES, varies};
+use nestflux::project::PROJECT_FILE;
 use nestflux::render::{DEFAULT_ROLES, FileSet, LOCK_FILE, plan, render};
 use nestflux::secrets::{Secrets, seeded_rng};
 
@@ -17,6 +18,7 @@ struct Case {
     idp: Idp,
     database: Database,
     features: &'static str,
+    deploy: &'static str,
 }
 
 const CASES: &[Case] = &[
@@ -26,6 +28,7 @@ const CASES: &[Case] = &[
         idp: Idp::Keycloak,
         database: Database::Sqlite,
         features: "headers,rate-limit,cors,audit-log,encryption,redis,tls,session",
+        deploy: "none",
     },
     Case {
         id: "authentik-sqlite-none",
@@ -33,6 +36,7 @@ const CASES: &[Case] = &[
         idp: Idp::Authentik,
         database: Database::Sqlite,
         features: "none",
+        deploy: "none",
     },
     Case {
         id: "oidc-sqlite-headers-cors",
@@ -40,6 +44,7 @@ const CASES: &[Case] = &[
         idp: Idp::Oidc,
         database: Database::Sqlite,
         features: "headers,cors",
+        deploy: "none",
     },
     Case {
         id: "keycloak-sqlite-data",
@@ -47,6 +52,7 @@ const CASES: &[Case] = &[
         idp: Idp::Keycloak,
         database: Database::Sqlite,
         features: "rate-limit,audit-log,encryption",
+        deploy: "none",
     },
     Case {
         id: "oidc-postgres-all",
@@ -54,6 +60,7 @@ const CASES: &[Case] = &[
         idp: Idp::Oidc,
         database: Database::Postgres,
         features: "headers,rate-limit,cors,audit-log,encryption,session",
+        deploy: "none",
     },
     // Sessions without the audit log: their events are only logged.
     Case {
@@ -62,6 +69,7 @@ const CASES: &[Case] = &[
         idp: Idp::Authentik,
         database: Database::Sqlite,
         features: "encryption,session",
+        deploy: "none",
     },
     Case {
         id: "authentik-postgres-none",
@@ -69,6 +77,17 @@ const CASES: &[Case] = &[
         idp: Idp::Authentik,
         database: Database::Postgres,
         features: "none",
+        deploy: "none",
+    },
+    // Kubernetes manifests for a service that scales out: PostgreSQL, rate
+    // limits shared through Redis, sessions, its own TLS.
+    Case {
+        id: "keycloak-postgres-kubernetes",
+        name: "orders_api",
+        idp: Idp::Keycloak,
+        database: Database::Postgres,
+        features: "headers,rate-limit,cors,audit-log,encryption,redis,tls,session",
+        deploy: "kubernetes",
     },
 ];
 
@@ -78,6 +97,7 @@ fn answers(case: &Case) -> Answers {
         idp: case.idp,
         database: case.database,
         features: FeatureSet::parse_list(case.features).unwrap(),
+        deploy: DeploySet::parse_list(case.deploy).unwrap(),
     }
 }
 
@@ -166,16 +186,55 @@ fn generated_text_files_end_with_one_newline_and_have_no_trailing_spaces() {
     }
 }
 
+/// The name is never spelled out by a template: rendering under another
+/// name changes exactly the places that name the package or the crate.
 #[test]
 fn the_project_name_reaches_every_place_that_names_the_crate() {
-    let files = render_case(&CASES[3]);
-    let cargo = String::from_utf8(files["Cargo.toml"].clone()).unwrap();
-    assert!(cargo.contains("name = \"billing_service\""), "{cargo}");
-    for (path, bytes) in &files {
-        let text = String::from_utf8_lossy(bytes);
-        assert!(
-            !text.contains("demo-api") && !text.contains("demo_api"),
-            "{path} still names the template's crate"
+    let rename = |case: &Case, name: &'static str| {
+        render(
+            &Answers {
+                name: ProjectName::parse(name).unwrap(),
+                ..answers(case)
+            },
+            &secrets(),
+        )
+        .expect("render")
+    };
+    for case in CASES {
+        let first = rename(case, "qqq-alpha");
+        let second = rename(case, "zzz-omega-name");
+        assert_eq!(
+            first.keys().collect::<Vec<_>>(),
+            second.keys().collect::<Vec<_>>(),
+            "{}",
+            case.id
         );
+        let cargo = String::from_utf8_lossy(&second["Cargo.toml"]).into_owned();
+        assert!(cargo.contains("name = \"zzz-omega-name\""), "{cargo}");
+        for (path, bytes) in &first {
+            let renamed = String::from_utf8_lossy(bytes)
+                .replace("qqq-alpha", "zzz-omega-name")
+                .replace("qqq_alpha", "zzz_omega_name");
+            let expected = String::from_utf8_lossy(&second[path]);
+            // Cargo.lock lists its packages by name: the project's own entry
+            // moves with its name, so compare the entries, not their order.
+            let (renamed, expected) = if path == LOCK_FILE {
+                (lock_entries(&renamed), lock_entries(&expected))
+            } else {
+                (vec![renamed], vec![expected.into_owned()])
+            };
+            assert!(
+                renamed == expected,
+                "{}: {path} names the project somewhere the name does not reach",
+                case.id
+            );
+        }
     }
+}
+
+/// The `[[package]]` entries of a lock file, sorted.
+fn lock_entries(lock: &str) -> Vec<String> {
+    let mut entries: Vec<String> = lock.split("\n[[package]]\n").map(str::to_owned).collect();
+    entries.sort();
+    entries
 }

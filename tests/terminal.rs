@@ -35,8 +35,12 @@ fn on_a_terminal_every_missing_answer_is_asked_and_the_summary_confirmed() {
     p.exp_string("Security features").unwrap();
     p.send(" ").unwrap(); // all on by default: toggle the first (headers) off
     p.send_line("").unwrap();
+    p.exp_string("Generate Kubernetes manifests").unwrap();
+    p.exp_string("(y/n)").unwrap();
+    p.send_line("y").unwrap();
     p.exp_string("features:  rate-limit, cors, audit-log, encryption")
         .unwrap();
+    p.exp_string("deploy:    kubernetes").unwrap();
     p.exp_string("Create this project?").unwrap();
     p.send_line("y").unwrap();
     p.exp_string("Created").unwrap();
@@ -49,6 +53,12 @@ fn on_a_terminal_every_missing_answer_is_asked_and_the_summary_confirmed() {
     assert!(
         toml.contains(r#"features = ["rate-limit", "cors", "audit-log", "encryption"]"#),
         "{toml}"
+    );
+    assert!(toml.contains("targets = [\"kubernetes\"]"), "{toml}");
+    assert!(
+        sandbox
+            .join("my-api/deploy/kubernetes/base/deployment.yaml")
+            .is_file()
     );
 }
 
@@ -66,6 +76,8 @@ fn an_invalid_name_typed_at_the_prompt_is_refused_with_the_rule_until_fixed() {
             "--db",
             "sqlite",
             "--features",
+            "none",
+            "--deploy",
             "none",
         ],
     );
@@ -101,6 +113,8 @@ fn declining_at_the_summary_writes_nothing() {
             "--db",
             "sqlite",
             "--features",
+            "none",
+            "--deploy",
             "none",
         ],
     );

@@ -1,90 +1,94 @@
-//! Where the files the audit reads live, and what they look like, decided
-//! in one place. Identity (#3), RBAC (#4), the HTTP features (#5) and data
-//! protection (#6) land in parallel; when one of them settles a file name,
-//! a key or a guard's spelling, adjust it here and the rules follow.
+//! What the audit looks for, in the generated service's own vocabulary,
+//! decided in one place: the spellings of its route declarations and the
+//! environment variables it reads. `tests/audit.rs` renders every identity
+//! provider and database with every feature and proves each name here
+//! occurs in the generated code, so that no rule checks a spelling the
+//! service never uses.
+//!
+//! The formats of the files the audit reads are those of the scaffolder:
+//! `config/rbac.toml` ([`crate::rbac`]), the identity provider's files
+//! ([`crate::idp_files`]) and `nestflux.toml` ([`crate::project::file`]).
 
-/// The RBAC policy: `[roles.<name>]` tables with `permissions`, `inherits`
-/// and `description`.
-pub mod rbac {
-    pub const PATH: &str = "config/rbac.toml";
-    pub const ROLES_TABLE: &str = "roles";
-    pub const PERMISSIONS_KEY: &str = "permissions";
-    pub const INHERITS_KEY: &str = "inherits";
-    /// The one role allowed to hold wildcard permissions.
-    pub const ADMIN_ROLE: &str = "admin";
-    /// A permission that stands for many: `*`, `items:*`, `*:read`.
-    pub fn is_wildcard(permission: &str) -> bool {
-        permission.contains('*')
-    }
-    /// Whether `granted` (possibly a wildcard) covers `wanted`.
-    pub fn grants(granted: &str, wanted: &str) -> bool {
-        if granted == "*" || granted == wanted {
-            return true;
-        }
-        match (granted.split_once(':'), wanted.split_once(':')) {
-            (Some((gr, ga)), Some((wr, wa))) => (gr == "*" || gr == wr) && (ga == "*" || ga == wa),
-            _ => false,
-        }
-    }
-}
-
-/// Identity-provider setup files, checked against the RBAC roles.
-pub mod idp {
-    /// A Keycloak realm export: roles at `roles.realm[].name` and
-    /// `roles.client.<client>[].name`.
-    pub const KEYCLOAK_REALM: &str = "deploy/keycloak/realm.json";
-    /// Roles every Keycloak realm has, which no policy needs to name.
-    pub const KEYCLOAK_BUILTIN_ROLES: &[&str] = &["offline_access", "uma_authorization"];
-    pub const KEYCLOAK_BUILTIN_ROLE_PREFIXES: &[&str] = &["default-roles-"];
-    /// Keycloak's own clients, whose roles are not the service's.
-    pub const KEYCLOAK_BUILTIN_CLIENTS: &[&str] = &[
-        "account",
-        "account-console",
-        "admin-cli",
-        "broker",
-        "realm-management",
-        "security-admin-console",
-    ];
-    /// An Authentik blueprint: every entry with this `model` is a group
-    /// (a role), named by `attrs.name` or `identifiers.name`.
-    pub const AUTHENTIK_BLUEPRINT: &str = "deploy/authentik/blueprint.yaml";
-    pub const AUTHENTIK_GROUP_MODEL: &str = "authentik_core.group";
-}
-
-/// How the generated Rust code spells authorization.
+/// How the generated code declares who may call a route: every route is
+/// added through `Routes` (`src/routes/access.rs`) with an `Access`,
+///
+/// ```text
+/// Routes::new()
+///     .get("/items", require("items:read"), list_items)
+///     .get("/me", authenticated(), me)
+///     .get("/health/live", public(), live)
+/// ```
 pub mod guards {
-    /// Calls whose first argument is a permission: `require("items:read")`.
-    pub const PERMISSION_CALLS: &[&str] = &[
-        "require",
-        "require_permission",
-        "requires_permission",
-        "has_permission",
-        "authorize",
+    /// `require("items:read")`: callers whose roles grant the permission.
+    pub const REQUIRE: &str = "require";
+    /// `authenticated()`: any caller with a valid access token.
+    pub const AUTHENTICATED: &str = "authenticated";
+    /// `public()`: anyone, without a token.
+    pub const PUBLIC: &str = "public";
+    /// The methods of `Routes` that declare a route: the path, the access,
+    /// the handler.
+    pub const ROUTE_METHODS: &[&str] = &["get", "post", "put", "patch", "delete"];
+    /// The routes the generated service declares `public()`, by design: the
+    /// health checks, and the browser sign-in flow of `session` (the
+    /// identity provider authenticates the user there).
+    pub const PUBLIC_ROUTES: &[&str] = &[
+        "/health/live",
+        "/health/ready",
+        "/auth/login",
+        "/auth/callback",
+        "/auth/logout",
+        "/auth/backchannel-logout",
     ];
-    /// Types or attributes that guard a handler without a literal call.
-    pub const GUARD_MARKERS: &[&str] = &["RequirePermission", "Authorized<", "#[require"];
-    /// Routes that are public by design.
-    pub const PUBLIC_ROUTES: &[&str] = &["/health/live", "/health/ready"];
-    /// axum's method routers: `get(handler)`, `post(handler)`, …
-    pub const METHOD_ROUTERS: &[&str] = &[
-        "get", "post", "put", "patch", "delete", "head", "options", "trace", "any",
-    ];
+    /// A route declaration the generated code holds, shown in fixes.
+    pub const EXAMPLE_ROUTE: &str = r#".get("/items", require("items:read"), list_items)"#;
 }
 
-/// Environment variables the rules read (DESIGN §3).
+/// Environment variables the rules read: those the generated service reads
+/// and names in its `.env.example`.
 pub mod env {
+    use crate::answers::Feature;
+
     pub const APP_ENV: &str = "APP_ENV";
     pub const ISSUER: &str = "AUTH_ISSUER_URL";
     pub const DATABASE_URL: &str = "DATABASE_URL";
     pub const CORS_ORIGINS: &str = "CORS_ALLOWED_ORIGINS";
-    /// Not in DESIGN yet; read when present.
-    pub const CORS_CREDENTIALS: &str = "CORS_ALLOW_CREDENTIALS";
     pub const RATE_PER_SECOND: &str = "RATE_LIMIT_PER_SECOND";
     pub const RATE_BURST: &str = "RATE_LIMIT_BURST";
     pub const ENCRYPTION_KEYS: &str = "DATA_ENCRYPTION_KEYS";
     /// The browser sessions (feature `session`).
     pub const COOKIE_SECURE: &str = "COOKIE_SECURE";
     pub const PUBLIC_BASE_URL: &str = "PUBLIC_BASE_URL";
+    /// The login flow's client secret (feature `session`).
+    pub const CLIENT_SECRET: &str = "AUTH_CLIENT_SECRET";
+    /// The Redis shared by every replica (feature `redis`; may hold a password).
+    pub const REDIS_URL: &str = "REDIS_URL";
+
+    /// The secret variables each feature brings, besides `DATABASE_URL` (a
+    /// secret with PostgreSQL). Deployment files reference them from a
+    /// secret store and never write their values (`crate::deploy`).
+    pub const FEATURE_SECRETS: &[(Feature, &str)] = &[
+        (Feature::Encryption, ENCRYPTION_KEYS),
+        (Feature::Session, CLIENT_SECRET),
+        (Feature::Redis, REDIS_URL),
+    ];
+
+    /// Every secret variable the service may read.
+    pub const SECRETS: &[&str] = &[DATABASE_URL, ENCRYPTION_KEYS, CLIENT_SECRET, REDIS_URL];
+
+    /// Every variable above, for the test that ties them to the templates.
+    pub const ALL: &[&str] = &[
+        APP_ENV,
+        ISSUER,
+        DATABASE_URL,
+        CORS_ORIGINS,
+        RATE_PER_SECOND,
+        RATE_BURST,
+        ENCRYPTION_KEYS,
+        COOKIE_SECURE,
+        PUBLIC_BASE_URL,
+        CLIENT_SECRET,
+        REDIS_URL,
+    ];
 }
 
 /// Files by role in the project.
@@ -174,15 +178,6 @@ pub mod files {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn wildcards_grant_what_they_cover() {
-        assert!(rbac::grants("*", "items:read"));
-        assert!(rbac::grants("items:*", "items:read"));
-        assert!(rbac::grants("*:read", "items:read"));
-        assert!(!rbac::grants("items:*", "users:read"));
-        assert!(rbac::grants("items:read", "items:read"));
-    }
 
     #[test]
     fn files_are_classified_by_name() {

@@ -8,6 +8,9 @@
 //! `rules/`. Where the files a rule reads come from, and their formats, is
 //! decided in [`formats`].
 
+pub mod config;
+pub mod date;
+pub mod defaults;
 pub mod formats;
 pub mod project;
 pub mod report;
@@ -22,9 +25,9 @@ use std::fmt;
 
 use serde::Serialize;
 
+pub use config::{ProjectConfig, Suppression};
+pub use date::Date;
 pub use project::Project;
-
-use crate::answers::Date;
 
 /// How bad a finding is. Ordered: `Low < Medium < High < Critical`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, clap::ValueEnum)]

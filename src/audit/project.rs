@@ -15,10 +15,15 @@ use anyhow::Context as _;
 use ignore::WalkBuilder;
 use ignore::gitignore::{Gitignore, GitignoreBuilder};
 
+use super::config::ProjectConfig;
 use super::formats::{self, files};
 use super::scan::{self, Assignment};
-use crate::answers::{self, PROJECT_FILE, ProjectConfig};
+use crate::diagnostics::{line_column, located_error};
 use crate::error::UserError;
+use crate::idp_files::{self, RoleName, UnreadableFile};
+use crate::kubernetes::ManifestFile;
+use crate::project::PROJECT_FILE;
+use crate::rbac::{Policy, RBAC_FILE};
 
 /// A text file of the project.
 #[derive(Debug)]
@@ -59,25 +64,20 @@ pub struct Located {
     pub at: (usize, usize),
 }
 
-/// A role of `config/rbac.toml`.
+/// `config/rbac.toml`, read with the one parser of the format
+/// ([`crate::rbac::Policy`]), and its text to place findings in.
 #[derive(Clone, Debug)]
-pub struct Role {
-    pub name: String,
-    pub at: (usize, usize),
-    pub permissions: Vec<Located>,
-    pub inherits: Vec<Located>,
-}
-
-/// `config/rbac.toml`, parsed.
-#[derive(Clone, Debug)]
-pub struct RbacPolicy {
+pub struct PolicyFile {
     pub path: String,
-    pub roles: Vec<Role>,
+    pub text: String,
+    pub policy: Policy,
 }
 
-impl RbacPolicy {
-    pub fn role(&self, name: &str) -> Option<&Role> {
-        self.roles.iter().find(|r| r.name == name)
+impl PolicyFile {
+    /// Line and column of a place in the policy, or of its first line when
+    /// the place is unknown.
+    pub fn at(&self, span: Option<&std::ops::Range<usize>>) -> (usize, usize) {
+        span.map_or((1, 1), |s| line_column(&self.text, s.start))
     }
 }
 
@@ -98,8 +98,11 @@ pub struct Project {
     /// The entries of `[audit] allow`, checked.
     pub allow: Vec<super::suppress::Allow>,
     gitignore: Gitignore,
-    pub rbac: Option<RbacPolicy>,
+    pub rbac: Option<PolicyFile>,
     pub idp_roles: Vec<IdpRoles>,
+    /// Kubernetes manifests and kustomizations (YAML files that are not
+    /// are left out), read with [`crate::kubernetes`].
+    pub kubernetes: Vec<ManifestFile>,
     rust: Vec<RustSource>,
 }
 
@@ -113,52 +116,18 @@ impl std::fmt::Debug for Project {
 }
 
 impl Project {
-    /// The project root for `path`: `path` itself (or the directory of a
-    /// `nestflux.toml` given as `path`) when it holds `nestflux.toml`.
-    pub fn find(path: &Path) -> Result<PathBuf, UserError> {
-        if path.is_file() && path.file_name().is_some_and(|n| n == PROJECT_FILE) {
-            let parent = path.parent().unwrap_or(Path::new("."));
-            return Ok(if parent.as_os_str().is_empty() {
-                PathBuf::from(".")
-            } else {
-                parent.to_owned()
-            });
-        }
-        if !path.exists() {
-            return Err(
-                UserError::usage(format!("`{}` does not exist", path.display()))
-                    .with_help("pass the directory of a project made by `nestflux new`"),
-            );
-        }
-        if path.join(PROJECT_FILE).is_file() {
-            return Ok(path.to_owned());
-        }
-        let mut help = format!(
-            "run it in the project's directory, or pass that directory: `nestflux audit-config path/to/project` (the one holding `{PROJECT_FILE}`)"
-        );
-        if let Some(ancestor) = std::path::absolute(path).ok().and_then(|p| {
-            p.ancestors()
-                .skip(1)
-                .find(|a| a.join(PROJECT_FILE).is_file())
-                .map(Path::to_owned)
-        }) {
-            help = format!(
-                "`{}` is a nestflux project; run `nestflux audit-config {}`",
-                ancestor.display(),
-                ancestor.display()
-            );
-        }
-        Err(UserError::usage(format!(
-            "`{}` is not a nestflux project: it has no `{PROJECT_FILE}`",
-            path.display()
-        ))
-        .with_help(help))
-    }
-
-    /// Reads the project at `root` (a directory holding `nestflux.toml`).
+    /// Reads the project at `root` (a directory holding `nestflux.toml`; see
+    /// [`crate::project::locate`]). A project whose files cannot be read as
+    /// what they are (`nestflux.toml`, `config/rbac.toml`, the identity
+    /// provider's files) cannot be audited: that is a usage error (exit 2),
+    /// kept apart from findings (exit 1). Failing to read a file at all is a
+    /// failure (exit 1).
     pub fn load(root: &Path) -> anyhow::Result<Project> {
-        let config = answers::read_project_config(&root.join(PROJECT_FILE))?;
-        let allow = super::suppress::compile(&config)?;
+        let config_path = root.join(PROJECT_FILE);
+        let text = fs::read_to_string(&config_path)
+            .with_context(|| format!("failed to read `{}`", config_path.display()))?;
+        let config = ProjectConfig::parse(text, &config_path).map_err(UserError::into_usage)?;
+        let allow = super::suppress::compile(&config).map_err(UserError::into_usage)?;
         let (mut paths, mut too_large) = walk(root)?;
         let mut gitignore = GitignoreBuilder::new(root);
         if root.join(".gitignore").is_file() {
@@ -217,17 +186,45 @@ impl Project {
 
         let rbac = files
             .iter()
-            .find(|f| f.path == formats::rbac::PATH)
-            .map(|f| parse_rbac(f, root))
+            .find(|f| f.path == RBAC_FILE)
+            .map(|f| read_policy(f, root))
             .transpose()?;
         let idp_roles = files
             .iter()
-            .filter_map(|f| match f.path.as_str() {
-                formats::idp::KEYCLOAK_REALM => Some(keycloak_roles(f)),
-                formats::idp::AUTHENTIK_BLUEPRINT => Some(Ok(authentik_roles(f))),
-                _ => None,
+            .filter_map(|f| {
+                let read: fn(&str) -> Result<Vec<RoleName>, UnreadableFile> = match f.path.as_str()
+                {
+                    idp_files::KEYCLOAK_REALM => idp_files::keycloak_roles,
+                    idp_files::AUTHENTIK_BLUEPRINT => idp_files::authentik_roles,
+                    _ => return None,
+                };
+                Some(read(&f.text).map(|roles| IdpRoles {
+                    path: f.path.clone(),
+                    roles: roles
+                        .into_iter()
+                        .map(|r| Located {
+                            at: line_column(&f.text, r.offset),
+                            value: r.name,
+                        })
+                        .collect(),
+                }))
             })
-            .collect::<anyhow::Result<Vec<_>>>()?;
+            .collect::<Result<Vec<_>, UnreadableFile>>()
+            .map_err(|e| {
+                UserError::usage(e.to_string()).with_help(
+                    "fix the file: `nestflux audit-config` compares the roles it defines with config/rbac.toml",
+                )
+            })?;
+
+        let kubernetes = files
+            .iter()
+            .filter(|f| {
+                f.path.ends_with(".yaml")
+                    || f.path.ends_with(".yml")
+                    || crate::kubernetes::is_kustomization_path(&f.path)
+            })
+            .filter_map(|f| ManifestFile::read(&f.path, &f.text))
+            .collect();
 
         Ok(Project {
             root: root.to_owned(),
@@ -238,6 +235,7 @@ impl Project {
             gitignore,
             rbac,
             idp_roles,
+            kubernetes,
             rust,
         })
     }
@@ -266,6 +264,11 @@ impl Project {
                 None
             }
         })
+    }
+
+    /// The Kubernetes manifest at `path`, if the project has one there.
+    pub fn manifest(&self, path: &str) -> Option<&ManifestFile> {
+        self.kubernetes.iter().find(|m| m.path == path)
     }
 
     /// Whether the root `.gitignore` ignores `path` (relative).
@@ -458,186 +461,24 @@ fn parse_git_index(data: &[u8]) -> Option<Vec<String>> {
     Some(paths)
 }
 
-fn parse_rbac(file: &SourceFile, root: &Path) -> anyhow::Result<RbacPolicy> {
-    use formats::rbac;
-    use toml::de::{DeTable, DeValue};
-    let path = root.join(&file.path);
-    let table = DeTable::parse(&file.text).map_err(|e| {
-        let offset = e.span().map_or(0, |s| s.start);
-        answers::located_error(
+/// Reads `config/rbac.toml`. A policy that does not parse cannot be
+/// audited; the problems a parsed policy may have are the rules' to report.
+fn read_policy(file: &SourceFile, root: &Path) -> Result<PolicyFile, UserError> {
+    let policy = Policy::parse(&file.text).map_err(|e| {
+        located_error(
             &file.text,
-            &path,
-            offset,
-            e.message().trim_end(),
-            "fix the policy; the audit reads it as TOML",
+            &root.join(&file.path),
+            e.span.map_or(0, |s| s.start),
+            &e.message,
+            "fix the policy: the generated service refuses to start with it too",
         )
+        .into_usage()
     })?;
-    let at = |offset: usize| scan::line_column(&file.text, offset);
-    let strings = |value: Option<&toml::Spanned<DeValue<'_>>>| -> Vec<Located> {
-        let Some(value) = value else {
-            return Vec::new();
-        };
-        match value.get_ref() {
-            DeValue::Array(items) => items
-                .iter()
-                .filter_map(|item| {
-                    item.get_ref().as_str().map(|s| Located {
-                        value: s.to_owned(),
-                        at: at(item.span().start),
-                    })
-                })
-                .collect(),
-            DeValue::String(s) => vec![Located {
-                value: s.to_string(),
-                at: at(value.span().start),
-            }],
-            _ => Vec::new(),
-        }
-    };
-    let mut roles = Vec::new();
-    if let Some(DeValue::Table(table)) = table.get_ref().get(rbac::ROLES_TABLE).map(|v| v.get_ref())
-    {
-        for (name, role) in table {
-            let DeValue::Table(body) = role.get_ref() else {
-                continue;
-            };
-            roles.push(Role {
-                name: name.get_ref().to_string(),
-                at: at(name.span().start),
-                permissions: strings(body.get(rbac::PERMISSIONS_KEY)),
-                inherits: strings(body.get(rbac::INHERITS_KEY)),
-            });
-        }
-    }
-    roles.sort_by_key(|r| r.at);
-    Ok(RbacPolicy {
+    Ok(PolicyFile {
         path: file.path.clone(),
-        roles,
+        text: file.text.clone(),
+        policy,
     })
-}
-
-/// The place of `"name": "<value>"` in a JSON text, or the file's start.
-fn json_name_at(text: &str, value: &str) -> (usize, usize) {
-    let quoted = format!("\"{value}\"");
-    text.match_indices(&quoted)
-        .find(|(i, _)| {
-            let before = text[..*i].trim_end();
-            before
-                .strip_suffix(':')
-                .is_some_and(|b| b.trim_end().ends_with("\"name\""))
-        })
-        .map_or((1, 1), |(i, _)| scan::line_column(text, i))
-}
-
-fn keycloak_roles(file: &SourceFile) -> anyhow::Result<IdpRoles> {
-    use formats::idp;
-    let json: serde_json::Value = serde_json::from_str(&file.text).map_err(|e| {
-        UserError::failure(format!(
-            "`{}` line {}, column {}: {e}",
-            file.path,
-            e.line(),
-            e.column()
-        ))
-        .with_help("the audit reads it as a Keycloak realm export (JSON)")
-    })?;
-    let builtin = |name: &str| {
-        idp::KEYCLOAK_BUILTIN_ROLES.contains(&name)
-            || idp::KEYCLOAK_BUILTIN_ROLE_PREFIXES
-                .iter()
-                .any(|p| name.starts_with(p))
-    };
-    let mut names = Vec::new();
-    let roles = &json["roles"];
-    if let Some(realm) = roles["realm"].as_array() {
-        names.extend(realm.iter().filter_map(|r| r["name"].as_str()));
-    }
-    if let Some(clients) = roles["client"].as_object() {
-        for (client, list) in clients {
-            if idp::KEYCLOAK_BUILTIN_CLIENTS.contains(&client.as_str()) {
-                continue;
-            }
-            if let Some(list) = list.as_array() {
-                names.extend(list.iter().filter_map(|r| r["name"].as_str()));
-            }
-        }
-    }
-    let mut located: Vec<Located> = Vec::new();
-    for name in names.into_iter().filter(|n| !builtin(n)) {
-        if !located.iter().any(|l| l.value == name) {
-            located.push(Located {
-                value: name.to_owned(),
-                at: json_name_at(&file.text, name),
-            });
-        }
-    }
-    Ok(IdpRoles {
-        path: file.path.clone(),
-        roles: located,
-    })
-}
-
-/// Groups of an Authentik blueprint, read line by line (no YAML parser):
-/// each `- model: authentik_core.group` entry of `entries:` and its first
-/// `name:`.
-fn authentik_roles(file: &SourceFile) -> IdpRoles {
-    let mut roles: Vec<Located> = Vec::new();
-    let mut entry_indent = None;
-    let mut in_entries = false;
-    let mut model: Option<String> = None;
-    let mut name: Option<Located> = None;
-    let mut flush = |model: &mut Option<String>, name: &mut Option<Located>| {
-        if model.as_deref() == Some(formats::idp::AUTHENTIK_GROUP_MODEL)
-            && let Some(n) = name.take()
-            && !roles.iter().any(|r| r.value == n.value)
-        {
-            roles.push(n);
-        }
-        *model = None;
-        *name = None;
-    };
-    for (index, line) in file.text.lines().enumerate() {
-        let trimmed = line.trim_start();
-        let indent = line.len() - trimmed.len();
-        if trimmed.is_empty() || trimmed.starts_with('#') {
-            continue;
-        }
-        if indent == 0 {
-            flush(&mut model, &mut name);
-            in_entries = trimmed.starts_with("entries:");
-            entry_indent = None;
-            continue;
-        }
-        if !in_entries {
-            continue;
-        }
-        let mut rest = trimmed;
-        let mut offset = indent;
-        if let Some(after) = trimmed.strip_prefix("- ") {
-            let expected = *entry_indent.get_or_insert(indent);
-            if indent == expected {
-                flush(&mut model, &mut name);
-            }
-            offset += trimmed.len() - after.trim_start().len();
-            rest = after.trim_start();
-        }
-        let unquote = |v: &str| v.trim().trim_matches(|c| c == '"' || c == '\'').to_owned();
-        if let Some(value) = rest.strip_prefix("model:") {
-            model = Some(unquote(value));
-        } else if let Some(value) = rest.strip_prefix("name:")
-            && name.is_none()
-        {
-            let value_offset = offset + "name:".len() + (value.len() - value.trim_start().len());
-            name = Some(Located {
-                value: unquote(value),
-                at: (index + 1, scan::char_column(line, value_offset)),
-            });
-        }
-    }
-    flush(&mut model, &mut name);
-    IdpRoles {
-        path: file.path.clone(),
-        roles,
-    }
 }
 
 #[cfg(test)]
@@ -673,52 +514,54 @@ mod tests {
         assert_eq!(project.too_large, ["big.txt"]);
     }
 
+    /// A git index of `version` holding `paths`, laid out as git writes it:
+    /// fixed fields, then the path (prefix-compressed in version 4), NUL
+    /// padded to a multiple of eight bytes before version 4. In version 3 the
+    /// first entry carries the extended flag and its two extra bytes.
+    fn git_index(version: u32, paths: &[&str]) -> Vec<u8> {
+        let mut data = b"DIRC".to_vec();
+        data.extend(version.to_be_bytes());
+        data.extend((paths.len() as u32).to_be_bytes());
+        let mut previous = "";
+        for (i, path) in paths.iter().enumerate() {
+            let mut entry = vec![0u8; 60];
+            let extended = version == 3 && i == 0;
+            let flags = path.len() as u16 | if extended { 0x4000 } else { 0 };
+            entry.extend(flags.to_be_bytes());
+            if extended {
+                entry.extend([0u8; 2]);
+            }
+            if version == 4 {
+                let common = previous
+                    .bytes()
+                    .zip(path.bytes())
+                    .take_while(|(a, b)| a == b)
+                    .count();
+                entry.push(u8::try_from(previous.len() - common).unwrap());
+                entry.extend(&path.as_bytes()[common..]);
+                entry.push(0);
+            } else {
+                entry.extend(path.as_bytes());
+                let padded = (entry.len() + 8) / 8 * 8;
+                entry.resize(padded, 0);
+            }
+            data.extend(entry);
+            previous = path;
+        }
+        data
+    }
+
     #[test]
     fn git_index_paths_are_read_for_every_index_version() {
-        // One entry, `a/.env`, in a version 2 index.
-        let mut data = b"DIRC".to_vec();
-        data.extend(2u32.to_be_bytes());
-        data.extend(1u32.to_be_bytes());
-        let mut entry = vec![0u8; 60];
-        entry.extend(6u16.to_be_bytes());
-        entry.extend(b"a/.env");
-        // 62 + 6 = 68 bytes, padded with NULs to 72.
-        entry.extend([0u8; 4]);
-        data.extend(&entry);
-        assert_eq!(parse_git_index(&data).unwrap(), ["a/.env"]);
+        let paths = ["a/.env", "a/b.txt", "config/rbac.toml"];
+        for version in 2..=4 {
+            assert_eq!(
+                parse_git_index(&git_index(version, &paths)).as_deref(),
+                Some(&paths.map(str::to_owned)[..]),
+                "index version {version}"
+            );
+        }
+        assert!(parse_git_index(&git_index(5, &paths)).is_none());
         assert!(parse_git_index(b"nope").is_none());
-    }
-
-    #[test]
-    fn a_folder_without_nestflux_toml_is_not_a_project() {
-        let dir = tempfile::tempdir().unwrap();
-        let err = Project::find(dir.path()).unwrap_err();
-        assert!(err.usage);
-        assert!(
-            err.message.contains("is not a nestflux project"),
-            "{}",
-            err.message
-        );
-        assert!(err.help[0].contains("nestflux audit-config path/to/project"));
-    }
-
-    #[test]
-    fn authentik_groups_are_read_from_the_blueprint() {
-        let file = SourceFile {
-            path: formats::idp::AUTHENTIK_BLUEPRINT.to_owned(),
-            text: "version: 1\nentries:\n  - model: authentik_core.group\n    identifiers:\n      name: editor\n  - model: authentik_core.application\n    attrs:\n      name: app\n  - identifiers:\n      name: viewer\n    model: authentik_core.group\n".to_owned(),
-        };
-        let roles: Vec<_> = authentik_roles(&file)
-            .roles
-            .into_iter()
-            .map(|r| (r.value, r.at))
-            .collect();
-        assert_eq!(
-            roles,
-            [
-                ("editor".to_owned(), (5, 13)),
-                ("viewer".to_owned(), (10, 13))
-            ]
-        );
     }
 }

@@ -9,7 +9,7 @@ use console::{Style, style};
 use serde_json::{Value, json};
 
 use super::{Audit, Finding, Rule, Severity, rules};
-use crate::answers::NESTFLUX_VERSION;
+use crate::NESTFLUX_VERSION;
 
 /// Version of the JSON report layout. Bumped on any incompatible change;
 /// new fields may appear without a bump.

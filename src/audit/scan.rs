@@ -2,7 +2,7 @@
 //! and configuration files, placeholder and entropy tests for values, and
 //! Rust source with comments and test code blanked out.
 
-pub use crate::answers::line_column;
+pub use crate::diagnostics::line_column;
 
 /// A `KEY=VALUE` (or `key: value`, `key = "value"`, `"key": "value"`)
 /// assignment found on one line.
@@ -448,6 +448,40 @@ fn matching(text: &str, open: usize, up: u8, down: u8) -> Option<usize> {
     None
 }
 
+/// The arguments of a call, `args` being the text between its parentheses:
+/// split at the commas outside brackets and string literals, each trimmed.
+/// A trailing comma adds no argument.
+pub fn top_level_args(args: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let (mut depth, mut start, mut in_string, mut escaped) = (0usize, 0, false, false);
+    for (i, b) in args.bytes().enumerate() {
+        if in_string {
+            match b {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'(' | b'[' | b'{' => depth += 1,
+            b')' | b']' | b'}' => depth = depth.saturating_sub(1),
+            b',' if depth == 0 => {
+                out.push(args[start..i].trim());
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    let last = args[start..].trim();
+    if !last.is_empty() {
+        out.push(last);
+    }
+    out
+}
+
 /// Every occurrence of `word` as a whole identifier (not part of a longer
 /// one), as byte offsets.
 pub fn find_word<'a>(text: &'a str, word: &'a str) -> impl Iterator<Item = usize> + 'a {
@@ -562,5 +596,15 @@ mod tests {
         let code = "x.route_layer(require(\"items:read\")); requires (\"no\"); require (\"a:b\")";
         let found: Vec<_> = string_calls(code, "require").map(|(_, s)| s).collect();
         assert_eq!(found, ["items:read", "a:b"]);
+    }
+
+    #[test]
+    fn call_arguments_split_at_top_level_commas_only() {
+        assert_eq!(
+            top_level_args(r#""/items", require("a:b"), list, "#),
+            [r#""/items""#, r#"require("a:b")"#, "list"]
+        );
+        assert_eq!(top_level_args(r#""a, b", f(x, y), [1, 2]"#).len(), 3);
+        assert!(top_level_args("  ").is_empty());
     }
 }

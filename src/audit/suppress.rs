@@ -9,8 +9,11 @@
 use globset::{GlobBuilder, GlobMatcher};
 
 use super::rules;
+use super::{Date, ProjectConfig, Suppression};
 use super::{Finding, Findings, Suppressed};
-use crate::answers::{self, Date, ProjectConfig, Suppression};
+use crate::NESTFLUX_VERSION;
+use crate::diagnostics::located_error;
+use crate::error::UserError;
 
 /// An entry with its path compiled.
 #[derive(Clone, Debug)]
@@ -39,19 +42,18 @@ impl Allow {
 
 /// Checks every entry names a rule and a usable path; errors point at the
 /// entry in `nestflux.toml`.
-pub fn compile(config: &ProjectConfig) -> anyhow::Result<Vec<Allow>> {
+pub fn compile(config: &ProjectConfig) -> Result<Vec<Allow>, UserError> {
     let mut out = Vec::new();
     for entry in &config.allow {
         let offset = line_offset(&config.text, entry.line, entry.column);
         if rules::by_id(&entry.rule).is_none() {
-            return Err(answers::located_error(
+            return Err(located_error(
                 &config.text,
                 &config.path,
                 offset,
                 &format!(
                     "`{}` names no rule of nestflux {}",
-                    entry.rule,
-                    answers::NESTFLUX_VERSION
+                    entry.rule, NESTFLUX_VERSION
                 ),
                 &format!(
                     "the rules are {}; `nestflux audit-config --explain NF001` shows one",
@@ -68,7 +70,7 @@ pub fn compile(config: &ProjectConfig) -> anyhow::Result<Vec<Allow>> {
                     None => path.clone(),
                 };
                 let bad = |why: &str| {
-                    answers::located_error(
+                    located_error(
                         &config.text,
                         &config.path,
                         at,
@@ -114,7 +116,7 @@ fn line_offset(text: &str, line: usize, column: usize) -> usize {
 /// Splits `found` into the findings that count and those a valid entry
 /// suppresses, and adds a finding for every invalid entry.
 pub fn apply(found: Vec<Finding>, allow: &[Allow], today: Date) -> (Vec<Finding>, Vec<Suppressed>) {
-    let file = answers::PROJECT_FILE;
+    let file = crate::project::PROJECT_FILE;
     let mut unreasoned = Findings::new(&rules::nf028_suppression_without_reason::RULE);
     let mut expired = Findings::new(&rules::nf029_suppression_expired::RULE);
     let mut valid = Vec::new();

@@ -8,6 +8,9 @@ use super::{Finding, Findings, Project, Rule};
 /// `nestflux.toml` of a project with every feature on and nothing allowed.
 pub const ALL_FEATURES_TOML: &str = "schema = 1\n\n[project]\nname = \"demo\"\nidp = \"keycloak\"\ndatabase = \"sqlite\"\nfeatures = [\"headers\", \"rate-limit\", \"cors\", \"audit-log\", \"encryption\"]\n\n[audit]\nallow = []\n";
 
+/// A valid `config/rbac.toml`: a viewer and an admin.
+pub const POLICY: &str = "permissions = [\"items:read\", \"items:write\"]\n\n[roles.admin]\npermissions = [\"*\"]\n\n[roles.viewer]\npermissions = [\"items:read\"]\n";
+
 pub struct TestProject {
     dir: tempfile::TempDir,
 }

@@ -5,24 +5,24 @@
 //! then writes them all or none (see [`crate::write::replace_files`]).
 //! `--dry-run` prints the diff instead.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use crate::answers::Project;
 use crate::cli::{AddPermissionArgs, AddRoleArgs};
 use crate::error::UserError;
 use crate::idp_files::{self, NewRole};
+use crate::project::{self, Project};
 use crate::rbac::{self, Policy, PolicyEditor, RBAC_FILE, RoleSpec};
 use crate::secrets::Secrets;
 use crate::ui::Ui;
-use crate::write::{self, FileChange};
+use crate::write::FileChange;
 
 pub fn role(args: AddRoleArgs, ui: &Ui) -> anyhow::Result<()> {
-    let project = open(args.project.as_deref())?;
+    let project = Project::locate(args.project.as_deref(), project::PROJECT_FLAG)?;
     rbac::check_role_name(&args.name).map_err(UserError::usage)?;
     let (text, policy) = load_policy(&project)?;
 
     for permission in &args.permissions {
-        if permission != rbac::WILDCARD && !policy.permissions.contains(permission) {
+        if permission != rbac::WILDCARD && !policy.declares(permission) {
             rbac::check_permission_name(permission).map_err(UserError::usage)?;
             return Err(
                 UserError::usage(format!("unknown permission `{permission}`"))
@@ -83,8 +83,8 @@ pub fn role(args: AddRoleArgs, ui: &Ui) -> anyhow::Result<()> {
             let current = RoleSpec {
                 name: existing.name.clone(),
                 description: existing.description.clone(),
-                permissions: existing.permissions.clone(),
-                inherits: existing.inherits.clone(),
+                permissions: existing.permission_names(),
+                inherits: existing.parent_names(),
             };
             return Err(UserError::failure(format!(
                 "role `{}` already exists with a different definition; nothing was changed",
@@ -125,7 +125,7 @@ pub fn role(args: AddRoleArgs, ui: &Ui) -> anyhow::Result<()> {
 }
 
 pub fn permission(args: AddPermissionArgs, ui: &Ui) -> anyhow::Result<()> {
-    let project = open(args.project.as_deref())?;
+    let project = Project::locate(args.project.as_deref(), project::PROJECT_FLAG)?;
     rbac::check_permission_name(&args.permission).map_err(UserError::usage)?;
     let (text, policy) = load_policy(&project)?;
     for role in &args.roles {
@@ -141,12 +141,7 @@ pub fn permission(args: AddPermissionArgs, ui: &Ui) -> anyhow::Result<()> {
     let mut editor = PolicyEditor::new(&text).map_err(|e| malformed(&e.render(&text)))?;
     editor.declare_permission(&args.permission);
     for role in &args.roles {
-        let has_it = policy.role(role).is_some_and(|r| {
-            r.permissions
-                .iter()
-                .any(|p| p == &args.permission || p == rbac::WILDCARD)
-        });
-        if !has_it {
+        if !policy.role(role).is_some_and(|r| r.lists(&args.permission)) {
             editor.grant(role, &args.permission);
         }
     }
@@ -192,24 +187,6 @@ fn idp_role_changes(
             password: &Secrets::random_password(),
         },
     )
-}
-
-fn open(project: Option<&Path>) -> anyhow::Result<Project> {
-    match project {
-        Some(dir) => {
-            if !dir.join(crate::answers::PROJECT_FILE).is_file() {
-                return Err(UserError::usage(format!(
-                    "`{}` is not a nestflux project: it has no `{}`",
-                    dir.display(),
-                    crate::answers::PROJECT_FILE
-                ))
-                .with_help("pass the directory `nestflux new` created")
-                .into());
-            }
-            Project::open(dir)
-        }
-        None => Project::discover(&std::env::current_dir()?),
-    }
 }
 
 fn malformed(rendered: &str) -> UserError {
@@ -271,7 +248,8 @@ fn apply(changes: Vec<FileChange>, dry_run: bool, ui: &Ui) -> anyhow::Result<()>
         ui.note("dry run: nothing was written");
         return Ok(());
     }
-    write::replace_files(&changes)?;
+    // Also applies the edits to the baseline's copies (see crate::upgrade).
+    crate::upgrade::baseline::replace_files(&changes)?;
     for change in &changes {
         ui.detail(format_args!("updated {}", change.display.display()));
     }

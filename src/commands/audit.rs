@@ -5,12 +5,14 @@ use std::io::Write as _;
 
 use anyhow::Context as _;
 
-use crate::answers::Date;
 use crate::audit::report::{self, Format};
-use crate::audit::{Audit, Project, rules};
+use crate::audit::{Audit, Date, Project, rules};
 use crate::cli::AuditArgs;
 use crate::error::UserError;
 use crate::ui::Ui;
+
+/// How `audit-config` takes the project on its command line, for messages.
+const HOW_TO_NAME_THE_PROJECT: &str = "`nestflux audit-config path/to/project`";
 
 pub fn run(args: AuditArgs, ui: &Ui) -> anyhow::Result<bool> {
     if let Some(id) = &args.explain {
@@ -31,16 +33,8 @@ pub fn run(args: AuditArgs, ui: &Ui) -> anyhow::Result<bool> {
         return Ok(true);
     }
 
-    let root = Project::find(&args.path)?;
-    // A project that cannot be read cannot be audited: a usage error (2),
-    // kept apart from "findings" (1).
-    let project = Project::load(&root).map_err(|err| match err.downcast::<UserError>() {
-        Ok(mut user) => {
-            user.usage = true;
-            anyhow::Error::from(user)
-        }
-        Err(other) => other,
-    })?;
+    let root = crate::project::locate(args.path.as_deref(), HOW_TO_NAME_THE_PROJECT)?;
+    let project = Project::load(&root)?;
     let audit = Audit::run(&project, Date::today());
     for path in &project.too_large {
         ui.detail(format_args!("skipped `{path}`: larger than 1 MiB"));

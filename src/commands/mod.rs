@@ -3,4 +3,7 @@
 
 pub mod add;
 pub mod audit;
+pub mod deploy;
+pub mod dev;
 pub mod new;
+pub mod upgrade;

@@ -3,7 +3,7 @@
 use std::io::IsTerminal as _;
 use std::path::Path;
 
-use crate::answers::{self, Answers, Idp, PartialAnswers, ProjectName};
+use crate::answers::{Answers, DeployTarget, Idp, PartialAnswers, ProjectName};
 use crate::cli::NewArgs;
 use crate::error::UserError;
 use crate::prompt::{self, Asker, TerminalAsker};
@@ -29,6 +29,8 @@ pub fn run(args: NewArgs, ui: &Ui) -> anyhow::Result<()> {
     // Fresh secrets for every project: never a credential two projects share.
     let secrets = Secrets::from_os_rng(render::DEFAULT_ROLES);
     let files = render::render(&answers, &secrets)?;
+    // The baseline `nestflux upgrade` merges against (see crate::upgrade).
+    let files = crate::upgrade::baseline::attach(files)?;
 
     if args.dry_run {
         print!("{}", dry_run_listing(&args.path, &files));
@@ -43,14 +45,25 @@ pub fn run(args: NewArgs, ui: &Ui) -> anyhow::Result<()> {
     ui.status(
         "Created",
         format_args!(
-            "{} files ({} · {} · features: {})",
+            "{} files ({} · {} · features: {}{})",
             files.len(),
             answers.idp.key(),
             answers.database.key(),
-            answers.features
+            answers.features,
+            if answers.deploy.is_empty() {
+                String::new()
+            } else {
+                format!(" · deploy: {}", answers.deploy)
+            }
         ),
     );
     ui.text(next_steps(&args.path, answers.idp));
+    if answers.deploy.contains(DeployTarget::Kubernetes) {
+        ui.text(
+            "\nKubernetes: deploy/kubernetes/README.md says how to pin the image digest, create\n\
+             the Secret and apply an overlay (kubectl apply -k deploy/kubernetes/overlays/production).",
+        );
+    }
     Ok(())
 }
 
@@ -68,7 +81,7 @@ pub fn resolve_answers(
     let derived = derive_name(&args.path)?;
     let preset = match &args.preset {
         Some(path) => {
-            let mut preset = answers::read_preset(path)?;
+            let mut preset = crate::project::file::read_preset(path)?;
             if let Some(name) = preset.name.take()
                 && Some(&name) != args.name.as_ref().or(derived.as_ref().ok())
             {
@@ -85,6 +98,7 @@ pub fn resolve_answers(
         idp: args.idp,
         database: args.db,
         features: args.features.clone(),
+        deploy: args.deploy.clone(),
     };
     let given = flags.or(preset);
 
@@ -185,14 +199,13 @@ fn human_size(bytes: usize) -> String {
 
 fn next_steps(path: &Path, idp: Idp) -> String {
     let cd = shell_quote(path);
-    let start = match idp {
+    let real = match idp {
         Idp::Keycloak | Idp::Authentik => format!(
-            "\x20 docker compose up -d    # a local {}, set up for this project\n",
+            "\x20 # or with a real {}: docker compose up -d && cargo run\n",
             idp.label()
         ),
         Idp::Oidc => {
-            "\x20 $EDITOR .env            # set AUTH_ISSUER_URL to your provider's issuer\n"
-                .to_owned()
+            "\x20 # or with your provider: set AUTH_ISSUER_URL in .env, then cargo run\n".to_owned()
         }
     };
     let env = match idp {
@@ -201,16 +214,17 @@ fn next_steps(path: &Path, idp: Idp) -> String {
              (git-ignored); README.md explains each setting and how to get a token."
         }
         Idp::Oidc => {
-            "`.env` holds your local settings (git-ignored); README.md explains each\n\
-             setting and what to configure at your identity provider."
+            "`.env` holds your local settings and this project's development passwords\n\
+             (git-ignored); README.md explains each setting and what to configure at\n\
+             your identity provider."
         }
     };
     format!(
         "\nNext steps:\n\
          \x20 cd {cd}\n\
          \x20 cargo test              # the project's own tests (no IdP needed)\n\
-         {start}\
-         \x20 cargo run               # serves on http://127.0.0.1:8080 (try /health/ready)\n\
+         \x20 nestflux dev            # a development IdP + cargo run; prints a token per role\n\
+         {real}\
          \n\
          {env}"
     )

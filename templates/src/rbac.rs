@@ -5,6 +5,11 @@
 //! whether a set of roles holds a permission is a set lookup per role.
 //! Deny by default: a role the policy does not define grants nothing, and a
 //! permission no role holds is granted to nobody.
+//!
+//! nestflux reads the same file (`nestflux add role`, `nestflux audit-config`)
+//! with a parser of its own; the two accept and refuse the same policies,
+//! which nestflux's test suite proves over a shared set of examples through
+//! `check-policy` (see `cli.rs`).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Range;
@@ -17,8 +22,12 @@ use toml::Spanned;
 /// reviewed and tested with its code.
 pub const POLICY_SOURCE: &str = include_str!("../config/rbac.toml");
 
-/// Grants every declared permission; meant for `admin`.
+/// Grants every declared permission; meant for `admin`. The only wildcard:
+/// `items:*` is not a permission.
 pub const WILDCARD: &str = "*";
+
+/// The longest role name, resource or action.
+pub const MAX_NAME_LEN: usize = 64;
 
 /// A problem in the policy, naming the role (when there is one) and the line.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -61,8 +70,8 @@ impl Policy {
         Self::parse(POLICY_SOURCE)
     }
 
-    /// Parses and checks a policy: syntax, unknown keys, permission names,
-    /// duplicates, grants of undeclared permissions, parents that do not
+    /// Parses and checks a policy: syntax, unknown keys, permission and role
+    /// names, duplicates, grants of undeclared permissions, parents that do not
     /// exist, and inheritance cycles.
     pub fn parse(source: &str) -> Result<Self, PolicyError> {
         let line_of =
@@ -88,6 +97,7 @@ impl Policy {
         }
 
         for (name, role) in &file.roles {
+            check_role_name(name).map_err(|m| error(role.span(), m))?;
             let role_error =
                 |span: Range<usize>, what: String| error(span, format!("role `{name}` {what}"));
             let mut granted = BTreeSet::new();
@@ -118,10 +128,7 @@ impl Policy {
             let mut path = vec![name.clone()];
             let mut out = BTreeSet::new();
             flatten(&file, name, &permissions, &mut path, &mut out).map_err(|cycle| {
-                error(
-                    role.span(),
-                    format!("role `{name}` inherits in a cycle: {cycle}"),
-                )
+                error(role.span(), format!("roles inherit in a cycle: {cycle}"))
             })?;
             effective.insert(name.clone(), out);
         }
@@ -183,18 +190,42 @@ fn flatten(
     Ok(())
 }
 
-/// `resource:action`, each a lowercase word of letters, digits, `-` and `_`.
+/// `resource:action`, each a lowercase word (see [`check_word`]).
 pub fn check_permission(permission: &str) -> Result<(), String> {
-    let valid_word = |w: &str| {
-        w.starts_with(|c: char| c.is_ascii_lowercase())
-            && w.chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
+    let Some((resource, action)) = permission.split_once(':') else {
+        return Err(format!(
+            "`{permission}` is not a permission: permissions have the form `resource:action`, such as `items:read`"
+        ));
     };
-    match permission.split_once(':') {
-        Some((resource, action)) if valid_word(resource) && valid_word(action) => Ok(()),
-        _ => Err(format!(
-            "`{permission}` is not a permission: use `resource:action` in lowercase, such as `items:read`"
-        )),
+    for (part, what) in [(resource, "resource"), (action, "action")] {
+        if let Err(rule) = check_word(part) {
+            return Err(format!(
+                "`{permission}` is not a permission: its {what} {rule}"
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// A role name: a lowercase word, like a permission's parts.
+pub fn check_role_name(name: &str) -> Result<(), String> {
+    check_word(name).map_err(|rule| format!("`{name}` is not a valid role name: it {rule}"))
+}
+
+/// A lowercase ASCII word of letters, digits, `-` and `_`, starting with a
+/// letter, at most [`MAX_NAME_LEN`] characters.
+fn check_word(word: &str) -> Result<(), String> {
+    let mut chars = word.chars();
+    match chars.next() {
+        None => Err("is empty".to_owned()),
+        Some(c) if !c.is_ascii_lowercase() => Err("must start with a lowercase letter".to_owned()),
+        _ if !chars
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-') =>
+        {
+            Err("may only hold lowercase letters, digits, `-` and `_`".to_owned())
+        }
+        _ if word.len() > MAX_NAME_LEN => Err(format!("is longer than {MAX_NAME_LEN} characters")),
+        _ => Ok(()),
     }
 }
 
@@ -257,7 +288,7 @@ permissions = ["*"]
         let e = error(
             "permissions = []\n[roles.a]\npermissions = []\ninherits = [\"b\"]\n[roles.b]\npermissions = []\ninherits = [\"a\"]\n",
         );
-        assert!(e.contains("role `a` inherits in a cycle: a → b → a"), "{e}");
+        assert!(e.contains("roles inherit in a cycle: a → b → a"), "{e}");
         assert!(e.contains("line 2"), "{e}");
     }
 
@@ -287,5 +318,9 @@ permissions = ["*"]
             error("permissions = []\n[roles.a]\npermissions = []\ncolour = 1\n").contains("line 4")
         );
         assert!(error("permissions = [\"Items\"]\n").contains("is not a permission"));
+        assert!(
+            error("permissions = []\n[roles.Admin]\npermissions = []\n")
+                .contains("`Admin` is not a valid role name")
+        );
     }
 }

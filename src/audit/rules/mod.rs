@@ -1,10 +1,13 @@
 //! Every rule, one per file. Ids are stable: a rule that goes away leaves
-//! its id unused, and a new rule takes the next free one.
+//! its id unused, and a new rule takes the next free one (or one reserved
+//! for it: ids may have gaps).
 
 use super::{Findings, Project, Rule};
-use crate::answers::{Feature, PROJECT_FILE};
+use crate::answers::Feature;
+use crate::project::PROJECT_FILE;
 
 mod jwt;
+mod kubernetes;
 pub mod nf001_headers_off;
 pub mod nf002_rate_limit_off;
 pub mod nf003_cors_off;
@@ -35,6 +38,16 @@ pub mod nf027_unguarded_route;
 pub mod nf028_suppression_without_reason;
 pub mod nf029_suppression_expired;
 pub mod nf030_insecure_session_cookie;
+pub mod nf031_issuer_on_loopback;
+pub mod nf033_conflict_markers;
+pub mod nf034_missing_security_fix;
+pub mod nf035_kubernetes_container_runs_as_root;
+pub mod nf036_kubernetes_privilege_escalation;
+pub mod nf037_kubernetes_writable_root_filesystem;
+pub mod nf038_kubernetes_missing_resource_limits;
+pub mod nf039_kubernetes_secret_in_manifest;
+pub mod nf040_kubernetes_missing_network_policy;
+pub mod nf041_kubernetes_production_app_env;
 
 /// Every rule, in id order.
 pub static ALL: &[&Rule] = &[
@@ -68,6 +81,17 @@ pub static ALL: &[&Rule] = &[
     &nf028_suppression_without_reason::RULE,
     &nf029_suppression_expired::RULE,
     &nf030_insecure_session_cookie::RULE,
+    &nf031_issuer_on_loopback::RULE,
+    // NF032 is taken by a rule of another issue.
+    &nf033_conflict_markers::RULE,
+    &nf034_missing_security_fix::RULE,
+    &nf035_kubernetes_container_runs_as_root::RULE,
+    &nf036_kubernetes_privilege_escalation::RULE,
+    &nf037_kubernetes_writable_root_filesystem::RULE,
+    &nf038_kubernetes_missing_resource_limits::RULE,
+    &nf039_kubernetes_secret_in_manifest::RULE,
+    &nf040_kubernetes_missing_network_policy::RULE,
+    &nf041_kubernetes_production_app_env::RULE,
 ];
 
 /// The rule with `id` (case-insensitive: `nf006` works too).
@@ -75,7 +99,7 @@ pub fn by_id(id: &str) -> Option<&'static Rule> {
     ALL.iter().copied().find(|r| r.id.eq_ignore_ascii_case(id))
 }
 
-/// `NF001…NF030`, for messages.
+/// `NF001…NF041`, for messages.
 pub fn id_range() -> String {
     format!(
         "{}…{}",
@@ -103,6 +127,21 @@ pub fn secret_value_rule() -> &'static Rule {
     &nf011_committed_secret_value::RULE
 }
 
+/// The check shared by NF023 and NF024: the policy problems of `kind`
+/// (found by [`crate::rbac::Policy::problems`], as `add` finds them), each
+/// where the policy says it.
+fn report_policy_problems(project: &Project, out: &mut Findings, kind: crate::rbac::ErrorKind) {
+    let Some(file) = &project.rbac else { return };
+    for problem in file
+        .policy
+        .problems()
+        .into_iter()
+        .filter(|p| p.kind == kind)
+    {
+        out.add(&file.path, file.at(problem.span.as_ref()), problem.message);
+    }
+}
+
 /// The check shared by NF001–NF005: `feature` is missing from `features`
 /// in `nestflux.toml`.
 fn check_feature_on(project: &Project, out: &mut Findings, feature: Feature) {
@@ -127,9 +166,17 @@ mod tests {
     use crate::audit::Severity;
 
     #[test]
-    fn ids_are_unique_sequential_and_well_formed() {
-        for (i, rule) in ALL.iter().enumerate() {
-            assert_eq!(rule.id, format!("NF{:03}", i + 1), "{}", rule.name);
+    fn ids_are_unique_increasing_and_well_formed() {
+        let mut previous = 0;
+        for rule in ALL {
+            let number: u32 = rule
+                .id
+                .strip_prefix("NF")
+                .filter(|n| n.len() == 3)
+                .and_then(|n| n.parse().ok())
+                .unwrap_or_else(|| panic!("`{}` is not NF and three digits", rule.id));
+            assert!(number > previous, "{} is out of order", rule.id);
+            previous = number;
         }
     }
 

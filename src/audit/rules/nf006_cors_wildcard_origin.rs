@@ -28,7 +28,7 @@ pub const PERMISSIVE_CALLS: &[&str] = &[
 
 /// The origins in a CORS_ALLOWED_ORIGINS value that are `*` or `null`, with
 /// their byte offset in the value.
-pub fn open_origins(value: &str) -> Vec<(usize, &str)> {
+fn open_origins(value: &str) -> Vec<(usize, &str)> {
     let mut offset = 0;
     let mut out = Vec::new();
     for part in value.split(',') {

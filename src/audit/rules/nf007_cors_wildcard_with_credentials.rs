@@ -1,7 +1,5 @@
 //! NF007: CORS allows any origin together with credentials.
 
-use super::nf006_cors_wildcard_origin::open_origins;
-use crate::audit::formats::env;
 use crate::audit::scan::find_word;
 use crate::audit::{Findings, Project, Rule, Severity};
 
@@ -11,31 +9,12 @@ pub static RULE: Rule = Rule {
     severity: Severity::Critical,
     title: "CORS allows any origin together with credentials",
     asvs: &["V14.5.3"],
-    docs: "Reflecting any origin while allowing credentials lets every web site make authenticated calls to the API with the visitor's cookies or HTTP authentication, and read the answers: a full cross-site account takeover for anything cookie-based.\n\nThe check reads committed env files, Dockerfiles and compose files that set CORS_ALLOWED_ORIGINS to `*` or `null` and CORS_ALLOW_CREDENTIALS=true, and the service's Rust sources for `CorsLayer::very_permissive()` (which does both) or `allow_credentials(true)` in a file that also mirrors or allows any origin.",
+    docs: "Reflecting any origin while allowing credentials lets every web site make authenticated calls to the API with the visitor's cookies or HTTP authentication, and read the answers: a full cross-site account takeover for anything cookie-based.\n\nThe generated service never allows credentials (callers send bearer tokens, which CORS credentials do not cover) and accepts only exact origins from CORS_ALLOWED_ORIGINS, so this can only come from code added to it. The check reads the service's Rust sources for tower-http's `CorsLayer::very_permissive()` (which does both) or `allow_credentials(true)` in a file that also mirrors or allows any origin.",
     fix: "allow credentials only with an exact-origin allowlist, or drop credentials: the service authenticates with bearer tokens, which CORS credentials do not cover",
     check,
 };
 
 fn check(project: &Project, out: &mut Findings) {
-    for (file, assignments) in project.env_sources() {
-        let credentials = assignments
-            .iter()
-            .find(|a| a.key == env::CORS_CREDENTIALS && a.value.eq_ignore_ascii_case("true"));
-        let open = assignments
-            .iter()
-            .any(|a| a.key == env::CORS_ORIGINS && !open_origins(&a.value).is_empty());
-        if let (Some(credentials), true) = (credentials, open) {
-            out.add(
-                &file.path,
-                credentials.key_at(),
-                format!(
-                    "{}=true with `*` or `null` in {}",
-                    env::CORS_CREDENTIALS,
-                    env::CORS_ORIGINS
-                ),
-            );
-        }
-    }
     for source in project.rust_sources() {
         let code = &source.code;
         if !code.contains("permissive") && !code.contains("allow_credentials") {
@@ -80,22 +59,17 @@ mod tests {
     #[test]
     fn it_fires_on_a_wildcard_origin_with_credentials() {
         let found = TestProject::new()
-            .file(".env.production", "CORS_ALLOWED_ORIGINS=*\nCORS_ALLOW_CREDENTIALS=true\n")
             .file(
                 "src/cors.rs",
                 "let c = CorsLayer::new()\n    .allow_origin(AllowOrigin::mirror_request())\n    .allow_credentials(true);\n",
             )
             .check(&RULE);
-        assert_eq!(places(&found), [".env.production:2:1", "src/cors.rs:3:6"]);
+        assert_eq!(places(&found), ["src/cors.rs:3:6"]);
     }
 
     #[test]
     fn it_is_silent_for_credentials_with_exact_origins() {
         let found = TestProject::new()
-            .file(
-                ".env.production",
-                "CORS_ALLOWED_ORIGINS=https://app.example.com\nCORS_ALLOW_CREDENTIALS=true\n",
-            )
             .file(
                 "src/cors.rs",
                 "CorsLayer::new().allow_origin(origins).allow_credentials(true);\n",

@@ -10,7 +10,7 @@ pub static RULE: Rule = Rule {
     severity: Severity::High,
     title: "A secret-looking value is committed",
     asvs: &["V2.10.4", "V6.4.1"],
-    docs: "Passwords, tokens, client secrets and keys written into committed configuration leak with the repository. Configuration should name where a secret comes from (an environment variable, a secret manager), never contain it.\n\nThe check reads the assignments (`KEY=value`, `key: value`, `key = \"value\"`, `\"key\": \"value\"`, Dockerfile `ENV`) of committed configuration files: env files (examples too), Dockerfiles, `.toml`, `.yaml`, `.json`, `.ini`, `.conf` and `.properties` files, lock files excepted. It reports a value that looks real (8 characters or more, some variety, not a placeholder such as `changeme`, `<your-token>`, `${VAR}` or `****`) assigned to a key ending in SECRET, PASSWORD, TOKEN, _KEY or _KEYS (public keys and *_FILE, *_PATH, *_URL keys excepted); a URL with a password in it (`postgres://user:pass@host`); and, in env files, any value that looks like random key material (high entropy).",
+    docs: "Passwords, tokens, client secrets and keys written into committed configuration leak with the repository. Configuration should name where a secret comes from (an environment variable, a secret manager), never contain it.\n\nThe check reads the assignments (`KEY=value`, `key: value`, `key = \"value\"`, `\"key\": \"value\"`, Dockerfile `ENV`) of committed configuration files: env files (examples too), Dockerfiles, `.toml`, `.yaml`, `.json`, `.ini`, `.conf` and `.properties` files, lock files and Kubernetes manifests (NF039's) excepted. It reports a value that looks real (8 characters or more, some variety, not a placeholder such as `changeme`, `<your-token>`, `${VAR}` or `****`) assigned to a key ending in SECRET, PASSWORD, TOKEN, _KEY or _KEYS (public keys and *_FILE, *_PATH, *_URL keys excepted); a URL with a password in it (`postgres://user:pass@host`); and, in env files, any value that looks like random key material (high entropy).",
     fix: "replace the value with a placeholder (or remove the line), load the secret from the environment or a secret manager, and rotate it: it is in the repository's history",
     check,
 };
@@ -36,6 +36,17 @@ pub fn is_secret_key(key: &str) -> bool {
         && !NOT_SECRET_PARTS.iter().any(|p| key.contains(p))
 }
 
+/// Whether a value is the name of a variable (`DATA_ENCRYPTION_KEYS`), as a
+/// Kubernetes `secretKeyRef` names the key it reads (`key: REDIS_URL`): a
+/// reference, not a secret.
+fn is_variable_name(value: &str) -> bool {
+    value.starts_with(|c: char| c.is_ascii_uppercase())
+        && value.contains('_')
+        && value
+            .chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+}
+
 /// The password in `scheme://user:password@host`, with its byte offset.
 pub fn url_password(value: &str) -> Option<(usize, &str)> {
     let after_scheme = value.find("://")? + 3;
@@ -48,10 +59,13 @@ pub fn url_password(value: &str) -> Option<(usize, &str)> {
 }
 
 fn check(project: &Project, out: &mut Findings) {
+    // Kubernetes manifests are NF039's: it reads their structure, where
+    // `topologyKey`, a toleration's `key` or a `secretKeyRef` name things
+    // rather than hold secrets.
     for file in project
         .files
         .iter()
-        .filter(|f| files::is_config_file(&f.path))
+        .filter(|f| files::is_config_file(&f.path) && project.manifest(&f.path).is_none())
     {
         let env_file = files::is_env_file(&file.path);
         let assignments: Vec<Assignment> = if env_file {
@@ -72,6 +86,7 @@ fn check(project: &Project, out: &mut Findings) {
             } else if is_secret_key(&a.key)
                 && scan::looks_real(&a.value)
                 && !a.value.contains("://")
+                && !is_variable_name(&a.value)
             {
                 out.add(
                     &file.path,
@@ -127,6 +142,8 @@ mod tests {
             .file("compose.yaml", "services:\n  db:\n    environment:\n      POSTGRES_PASSWORD: postgres\n      JWT_PUBLIC_KEY: MIIBIjANBgkqhkiG9w0BAQEFAAOC\n")
             .file("deploy/realm.json", "{\n  \"secret\": \"**********\",\n  \"id\": \"550e8400-e29b-41d4-a716-446655440000\"\n}\n")
             .file("Cargo.lock", "checksum = \"5426cb1b964690d913f6c5c1a1ae0b42f428ec506bb4d452876d7a209c9bca3b\"\n")
+            .file("settings.yaml", "env:\n  - name: REDIS_URL\n    valueFrom:\n      secretKeyRef:\n        name: api-secrets\n        key: REDIS_URL\n")
+            .file("k8s/deployment.yaml", "apiVersion: apps/v1\nkind: Deployment\nspec:\n  template:\n    spec:\n      topologySpreadConstraints:\n        - topologyKey: kubernetes.io/hostname\n")
             .check(&RULE);
         assert!(found.is_empty(), "{:?}", places(&found));
     }

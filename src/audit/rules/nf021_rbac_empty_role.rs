@@ -14,12 +14,12 @@ pub static RULE: Rule = Rule {
 };
 
 fn check(project: &Project, out: &mut Findings) {
-    let Some(policy) = &project.rbac else { return };
-    for role in &policy.roles {
+    let Some(file) = &project.rbac else { return };
+    for role in &file.policy.roles {
         if role.permissions.is_empty() && role.inherits.is_empty() {
             out.add(
-                &policy.path,
-                role.at,
+                &file.path,
+                file.at(role.name_span.as_ref()),
                 format!("role `{}` has no permissions and inherits none", role.name),
             );
         }
@@ -34,15 +34,15 @@ mod tests {
     #[test]
     fn it_fires_on_a_role_that_grants_nothing() {
         let found = TestProject::new()
-            .file("config/rbac.toml", "[roles.viewer]\npermissions = [\"items:read\"]\n\n[roles.guest]\npermissions = []\ndescription = \"nothing yet\"\n")
+            .file("config/rbac.toml", "permissions = [\"items:read\"]\n[roles.viewer]\npermissions = [\"items:read\"]\n\n[roles.guest]\npermissions = []\ndescription = \"nothing yet\"\n")
             .check(&RULE);
-        assert_eq!(places(&found), ["config/rbac.toml:4:8"]);
+        assert_eq!(places(&found), ["config/rbac.toml:5:8"]);
     }
 
     #[test]
     fn it_is_silent_when_every_role_grants_something() {
         let found = TestProject::new()
-            .file("config/rbac.toml", "[roles.viewer]\npermissions = [\"items:read\"]\n[roles.auditor]\ninherits = [\"viewer\"]\n")
+            .file("config/rbac.toml", "permissions = [\"items:read\"]\n[roles.viewer]\npermissions = [\"items:read\"]\n[roles.auditor]\npermissions = []\ninherits = [\"viewer\"]\n")
             .check(&RULE);
         assert!(found.is_empty(), "{:?}", places(&found));
     }

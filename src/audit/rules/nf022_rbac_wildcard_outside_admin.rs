@@ -1,7 +1,7 @@
 //! NF022: a wildcard permission held by a role other than admin.
 
-use crate::audit::formats::rbac;
 use crate::audit::{Findings, Project, Rule, Severity};
+use crate::rbac::WILDCARD;
 
 pub static RULE: Rule = Rule {
     id: "NF022",
@@ -9,22 +9,21 @@ pub static RULE: Rule = Rule {
     severity: Severity::High,
     title: "A role other than admin holds a wildcard permission",
     asvs: &["V4.1.3"],
-    docs: "A wildcard (`*`, `items:*`, `*:read`) grants every permission that matches it, including the ones added tomorrow: a role meant to edit items silently gains `items:delete` or `users:write` when those appear. Least privilege needs explicit lists; only `admin` is allowed a wildcard, by design.\n\nThe check reads `config/rbac.toml` (only when it exists).",
+    docs: "The wildcard `*` grants every declared permission, including the ones added tomorrow: a role meant to edit items silently gains `items:delete` or `users:write` when those are declared. Least privilege needs explicit lists; only `admin` is allowed the wildcard, by design. (`*` is the only wildcard: `items:*` is not a permission, and the service refuses a policy granting it.)\n\nThe check reads `config/rbac.toml` (only when it exists).",
     fix: "list the permissions the role needs explicitly",
     check,
 };
 
+/// The one role allowed to hold the wildcard.
+const ADMIN_ROLE: &str = "admin";
+
 fn check(project: &Project, out: &mut Findings) {
-    let Some(policy) = &project.rbac else { return };
-    for role in policy.roles.iter().filter(|r| r.name != rbac::ADMIN_ROLE) {
-        for permission in role
-            .permissions
-            .iter()
-            .filter(|p| rbac::is_wildcard(&p.value))
-        {
+    let Some(file) = &project.rbac else { return };
+    for role in file.policy.roles.iter().filter(|r| r.name != ADMIN_ROLE) {
+        for permission in role.permissions.iter().filter(|p| p.value == WILDCARD) {
             out.add(
-                &policy.path,
-                permission.at,
+                &file.path,
+                file.at(permission.span.as_ref()),
                 format!(
                     "role `{}` holds the wildcard `{}`",
                     role.name, permission.value
@@ -42,15 +41,15 @@ mod tests {
     #[test]
     fn it_fires_on_a_wildcard_outside_admin() {
         let found = TestProject::new()
-            .file("config/rbac.toml", "[roles.admin]\npermissions = [\"*\"]\n[roles.editor]\npermissions = [\"items:read\", \"items:*\"]\n")
+            .file("config/rbac.toml", "permissions = [\"items:read\"]\n[roles.admin]\npermissions = [\"*\"]\n[roles.editor]\npermissions = [\"items:read\", \"*\"]\n")
             .check(&RULE);
-        assert_eq!(places(&found), ["config/rbac.toml:4:30"]);
+        assert_eq!(places(&found), ["config/rbac.toml:5:30"]);
     }
 
     #[test]
     fn it_is_silent_for_admin_wildcards_and_explicit_lists() {
         let found = TestProject::new()
-            .file("config/rbac.toml", "[roles.admin]\npermissions = [\"*\"]\n[roles.editor]\npermissions = [\"items:read\", \"items:write\"]\n")
+            .file("config/rbac.toml", "permissions = [\"items:read\", \"items:write\"]\n[roles.admin]\npermissions = [\"*\"]\n[roles.editor]\npermissions = [\"items:read\", \"items:write\"]\n")
             .check(&RULE);
         assert!(found.is_empty(), "{:?}", places(&found));
     }

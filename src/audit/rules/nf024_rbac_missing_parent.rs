@@ -1,6 +1,7 @@
 //! NF024: a role inherits from a role that does not exist.
 
 use crate::audit::{Findings, Project, Rule, Severity};
+use crate::rbac::ErrorKind;
 
 pub static RULE: Rule = Rule {
     id: "NF024",
@@ -14,23 +15,7 @@ pub static RULE: Rule = Rule {
 };
 
 fn check(project: &Project, out: &mut Findings) {
-    let Some(policy) = &project.rbac else { return };
-    for role in &policy.roles {
-        for parent in role
-            .inherits
-            .iter()
-            .filter(|p| policy.role(&p.value).is_none())
-        {
-            out.add(
-                &policy.path,
-                parent.at,
-                format!(
-                    "role `{}` inherits `{}`, which is not defined",
-                    role.name, parent.value
-                ),
-            );
-        }
-    }
+    super::report_policy_problems(project, out, ErrorKind::MissingParent);
 }
 
 #[cfg(test)]
@@ -43,16 +28,16 @@ mod tests {
         let found = TestProject::new()
             .file(
                 "config/rbac.toml",
-                "[roles.editor]\npermissions = [\"items:write\"]\ninherits = [\"viewr\"]\n",
+                "permissions = [\"items:write\"]\n[roles.editor]\npermissions = [\"items:write\"]\ninherits = [\"viewr\"]\n",
             )
             .check(&RULE);
-        assert_eq!(places(&found), ["config/rbac.toml:3:13"]);
+        assert_eq!(places(&found), ["config/rbac.toml:4:13"]);
     }
 
     #[test]
     fn it_is_silent_when_every_parent_exists() {
         let found = TestProject::new()
-            .file("config/rbac.toml", "[roles.editor]\npermissions = [\"items:write\"]\ninherits = [\"viewer\"]\n[roles.viewer]\npermissions = [\"items:read\"]\n")
+            .file("config/rbac.toml", "permissions = [\"items:read\", \"items:write\"]\n[roles.editor]\npermissions = [\"items:write\"]\ninherits = [\"viewer\"]\n[roles.viewer]\npermissions = [\"items:read\"]\n")
             .check(&RULE);
         assert!(found.is_empty(), "{:?}", places(&found));
     }

@@ -14,26 +14,31 @@ pub static RULE: Rule = Rule {
 };
 
 fn check(project: &Project, out: &mut Findings) {
-    let Some(policy) = &project.rbac else { return };
+    let Some(file) = &project.rbac else { return };
     for idp in &project.idp_roles {
-        for role in idp.roles.iter().filter(|r| policy.role(&r.value).is_none()) {
+        for role in idp
+            .roles
+            .iter()
+            .filter(|r| file.policy.role(&r.value).is_none())
+        {
             out.add(
                 &idp.path,
                 role.at,
                 format!(
                     "role `{}` is defined here but not in `{}`",
-                    role.value, policy.path
+                    role.value, file.path
                 ),
             );
         }
-        for role in policy
+        for role in file
+            .policy
             .roles
             .iter()
             .filter(|r| !idp.roles.iter().any(|i| i.value == r.name))
         {
             out.add(
-                &policy.path,
-                role.at,
+                &file.path,
+                file.at(role.name_span.as_ref()),
                 format!("role `{}` is not defined in `{}`", role.name, idp.path),
             );
         }
@@ -45,8 +50,7 @@ mod tests {
     use super::*;
     use crate::audit::testing::{TestProject, places};
 
-    const POLICY: &str =
-        "[roles.admin]\npermissions = [\"*\"]\n[roles.viewer]\npermissions = [\"items:read\"]\n";
+    const POLICY: &str = "permissions = [\"items:read\"]\n[roles.admin]\npermissions = [\"*\"]\n[roles.viewer]\npermissions = [\"items:read\"]\n";
 
     #[test]
     fn it_fires_on_roles_missing_on_either_side() {
@@ -57,7 +61,7 @@ mod tests {
             .check(&RULE);
         assert_eq!(
             places(&found),
-            ["config/rbac.toml:3:8", "deploy/keycloak/realm.json:6:17"]
+            ["config/rbac.toml:4:8", "deploy/keycloak/realm.json:6:17"]
         );
     }
 

@@ -31,7 +31,7 @@ mod tests {
             .file("nestflux.toml", &toml)
             .file(".gitignore", ".env\n")
             .load();
-        let audit = Audit::run(&project, crate::answers::Date::parse("2030-01-01").unwrap());
+        let audit = Audit::run(&project, crate::audit::Date::parse("2030-01-01").unwrap());
         let ids: Vec<_> = audit.findings.iter().map(|f| f.rule.id).collect();
         assert_eq!(ids, ["NF001", "NF028", "NF028"]);
         assert_eq!(
@@ -51,7 +51,7 @@ mod tests {
             .file("nestflux.toml", &toml)
             .file(".gitignore", ".env\n")
             .load();
-        let audit = Audit::run(&project, crate::answers::Date::parse("2030-01-01").unwrap());
+        let audit = Audit::run(&project, crate::audit::Date::parse("2030-01-01").unwrap());
         assert!(audit.findings.is_empty(), "{:?}", places(&audit.findings));
         assert_eq!(audit.suppressed[0].reason, "a proxy sets them");
     }

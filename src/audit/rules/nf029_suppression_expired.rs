@@ -18,8 +18,8 @@ fn check(_: &Project, _: &mut Findings) {}
 
 #[cfg(test)]
 mod tests {
-    use crate::answers::Date;
     use crate::audit::Audit;
+    use crate::audit::Date;
     use crate::audit::testing::{ALL_FEATURES_TOML, TestProject, places};
 
     fn audit_on(today: &str) -> Audit {
