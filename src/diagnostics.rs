@@ -15,6 +15,11 @@ pub fn line_column(text: &str, offset: usize) -> (usize, usize) {
     (line, before[line_start..].chars().count() + 1)
 }
 
+/// 1-based column, in characters, of byte `offset` within `line`.
+pub fn char_column(line: &str, offset: usize) -> usize {
+    line[..offset.min(line.len())].chars().count() + 1
+}
+
 /// An error about the text at byte `offset` of a file: `file line L,
 /// column C: message`, with the line shown and a help line. A failure (exit
 /// 1) unless the caller decides otherwise with [`UserError::into_usage`].

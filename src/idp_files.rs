@@ -20,10 +20,9 @@ use std::path::{Path, PathBuf};
 use anyhow::Context as _;
 use serde_json::{Value, json};
 
-use crate::audit::scan::env_assignments;
-use crate::dev::config::{ENV_FILE, password_var};
 use crate::error::UserError;
 use crate::project::Project;
+use crate::project::env::{self, ENV_FILE, password_var};
 use crate::write::FileChange;
 
 /// A Keycloak realm export: roles at `roles.realm[].name` and
@@ -47,6 +46,12 @@ const KEYCLOAK_BUILTIN_CLIENTS: &[&str] = &[
 /// `identifiers.name` (or `attrs.name`).
 pub const AUTHENTIK_BLUEPRINT: &str = "deploy/authentik/blueprint.yaml";
 const AUTHENTIK_GROUP_MODEL: &str = "authentik_core.group";
+
+/// The test user of `role` in the setup files (and of `nestflux dev`):
+/// `test-<role>`, holding that role only.
+pub fn test_username(role: &str) -> String {
+    format!("test-{role}")
+}
 
 /// A role an identity provider's file defines, and the byte offset of its
 /// name in the file (for messages; the file's start when not found).
@@ -243,20 +248,15 @@ fn env_add_password(project: &Project, role: &NewRole<'_>) -> anyhow::Result<Opt
         return Ok(None);
     }
     let old = read(&path)?;
-    let var = password_var(role.name);
-    if env_assignments(&old).iter().any(|a| a.key == var) {
-        return Ok(None);
-    }
-    let mut new = old.clone();
-    if !new.is_empty() && !new.ends_with('\n') {
-        new.push('\n');
-    }
-    new.push_str(&format!(
-        "\n# Added by `nestflux add role {name}`: the password of test-{name}.\n{var}={password}\n",
+    let comment = format!(
+        "Added by `nestflux add role {name}`: the password of {user}.",
         name = role.name,
-        password = role.password
-    ));
-    Ok(Some(change(path, ENV_FILE, old, new)))
+        user = test_username(role.name)
+    );
+    Ok(
+        env::append(&old, &comment, &password_var(role.name), role.password)
+            .map(|new| change(path, ENV_FILE, old, new)),
+    )
 }
 
 fn read(path: &Path) -> anyhow::Result<String> {
@@ -315,7 +315,7 @@ fn keycloak_add_role(
         .get_mut("users")
         .and_then(Value::as_array_mut)
         .ok_or_else(|| unreadable(KEYCLOAK_REALM, "has no `users` list"))?;
-    let username = format!("test-{}", role.name);
+    let username = test_username(role.name);
     if !users.iter().any(|u| u["username"] == username.as_str()) {
         users.push(json!({
             "username": username,
@@ -402,9 +402,9 @@ fn authentik_add_role(
         group_id = quoted(&format!("group-{name}")),
         user_id = quoted(&format!("user-{name}")),
         name_q = quoted(name),
-        username = quoted(&format!("test-{name}")),
+        username = quoted(&test_username(name)),
         display = quoted(&format!("Test {}", capitalize(name))),
-        email = quoted(&format!("test-{name}@example.com")),
+        email = quoted(&format!("{}@example.com", test_username(name))),
         password = quoted(role.password),
         token_id = quoted(&format!("{project}-test-{name}-app-password")),
     ));

@@ -8,8 +8,9 @@
 //! ([`dev`]).
 //!
 //! Modules depend downwards only: `answers`, `diagnostics` and `error` at the
-//! bottom; then the formats of a project's files (`project::file`, `rbac`,
-//! `idp_files`); then `audit`; then `render` and the `commands`.
+//! bottom; then the formats of a project's files (`project::file`,
+//! `project::env`, `rbac`, `idp_files`); then `audit`; then `render`, `dev`
+//! and the `commands`.
 
 pub mod answers;
 pub mod audit;

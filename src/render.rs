@@ -16,6 +16,7 @@ use crate::deploy::DeployContext;
 use crate::error::UserError;
 use crate::manifest::{self, Plan, Rule, TEMPLATE_SUFFIX};
 use crate::project::PROJECT_FILE;
+use crate::project::env::password_var;
 use crate::secrets::Secrets;
 
 pub mod lockfile;
@@ -431,6 +432,9 @@ fn environment(
         .build()
         .map_err(|e| UserError::failure(format!("template syntax configuration: {e}")))?;
     env.set_syntax(syntax);
+    // `{{ role | password_var }}`: the variable of a test user's password,
+    // named as `nestflux dev` and `add role` name it.
+    env.add_filter("password_var", |role: &str| password_var(role));
     let sources: BTreeMap<String, &'static include_dir::File<'static>> = files
         .iter()
         .filter(|(path, _)| path.ends_with(TEMPLATE_SUFFIX))

@@ -342,7 +342,7 @@ fn a_generic_oidc_project_has_no_compose_idp_and_points_at_nestflux_dev() {
     assert_eq!(env["DEV_CLIENT_SECRET"], secrets().client_secret);
     for role in DEFAULT_ROLES {
         assert_eq!(
-            env[&nestflux::dev::password_var(role)],
+            env[&nestflux::project::env::password_var(role)],
             secrets().user_passwords[*role]
         );
     }

@@ -93,6 +93,8 @@ pub mod env {
 
 /// Files by role in the project.
 pub mod files {
+    use crate::project::env::ENV_FILE;
+
     /// Directories never walked, whatever `.gitignore` says.
     pub const SKIPPED_DIRS: &[&str] = &["target", ".git", "node_modules"];
     /// Files larger than this are never read.
@@ -101,7 +103,7 @@ pub mod files {
     /// `.env`, `.env.production`, `deploy/.env.local`, …
     pub fn is_env_file(path: &str) -> bool {
         let name = file_name(path);
-        name == ".env" || name.starts_with(".env.")
+        name == ENV_FILE || name.starts_with(".env.")
     }
 
     /// `.env.example` and its kin: documentation, committed on purpose.

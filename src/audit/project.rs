@@ -22,7 +22,7 @@ use crate::diagnostics::{line_column, located_error};
 use crate::error::UserError;
 use crate::idp_files::{self, RoleName, UnreadableFile};
 use crate::kubernetes::ManifestFile;
-use crate::project::PROJECT_FILE;
+use crate::project::{PROJECT_FILE, env};
 use crate::rbac::{Policy, RBAC_FILE};
 
 /// A text file of the project.
@@ -257,7 +257,7 @@ impl Project {
     pub fn env_sources(&self) -> impl Iterator<Item = (&SourceFile, Vec<Assignment>)> {
         self.files.iter().filter_map(|f| {
             if files::is_env_file(&f.path) {
-                Some((f, scan::env_assignments(&f.text)))
+                Some((f, env::parse(&f.text)))
             } else if files::is_dockerfile(&f.path) || files::is_compose_file(&f.path) {
                 Some((f, scan::config_assignments(&f.text)))
             } else {

@@ -1,38 +1,15 @@
-//! Small text scanners shared by the rules: `KEY=VALUE` assignments in env
-//! and configuration files, placeholder and entropy tests for values, and
-//! Rust source with comments and test code blanked out.
+//! Small text scanners shared by the rules: `KEY=VALUE` assignments in
+//! configuration files (env files are read by [`crate::project::env`]),
+//! placeholder and entropy tests for values, and Rust source with comments
+//! and test code blanked out.
 
+use crate::diagnostics::char_column;
 pub use crate::diagnostics::line_column;
+pub use crate::project::env::Assignment;
+use crate::project::env::{is_key, unquote};
 
-/// A `KEY=VALUE` (or `key: value`, `key = "value"`, `"key": "value"`)
-/// assignment found on one line.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Assignment {
-    pub key: String,
-    /// The value without surrounding quotes or a trailing comment.
-    pub value: String,
-    pub line: usize,
-    /// 1-based column of the key and of the value's first character.
-    pub key_column: usize,
-    pub value_column: usize,
-}
-
-impl Assignment {
-    pub fn key_at(&self) -> (usize, usize) {
-        (self.line, self.key_column)
-    }
-
-    pub fn value_at(&self) -> (usize, usize) {
-        (self.line, self.value_column)
-    }
-
-    /// The key in `UPPER_SNAKE_CASE`: `clientSecret`, `client-secret` and
-    /// `client.secret` all become `CLIENT_SECRET`.
-    pub fn normalized_key(&self) -> String {
-        normalize_key(&self.key)
-    }
-}
-
+/// A key in `UPPER_SNAKE_CASE`: `clientSecret`, `client-secret` and
+/// `client.secret` all become `CLIENT_SECRET`.
 pub fn normalize_key(key: &str) -> String {
     let mut out = String::with_capacity(key.len() + 4);
     let mut previous_lower = false;
@@ -44,39 +21,6 @@ pub fn normalize_key(key: &str) -> String {
         out.push(match c {
             '-' | '.' | ' ' => '_',
             c => c.to_ascii_uppercase(),
-        });
-    }
-    out
-}
-
-/// The assignments of an env file (`KEY=VALUE`, optionally `export KEY=…`).
-pub fn env_assignments(text: &str) -> Vec<Assignment> {
-    let mut out = Vec::new();
-    for (index, line) in text.lines().enumerate() {
-        let indent = line.len() - line.trim_start().len();
-        let mut rest = &line[indent..];
-        let mut start = indent;
-        if let Some(after) = rest.strip_prefix("export ") {
-            start += rest.len() - after.trim_start().len();
-            rest = after.trim_start();
-        }
-        if rest.starts_with('#') {
-            continue;
-        }
-        let Some(eq) = rest.find('=') else { continue };
-        let key = rest[..eq].trim_end();
-        if !is_identifier(key) {
-            continue;
-        }
-        let raw = &rest[eq + 1..];
-        let value_start = start + eq + 1 + (raw.len() - raw.trim_start().len());
-        let value = unquote_value(raw.trim(), true);
-        out.push(Assignment {
-            key: key.to_owned(),
-            value,
-            line: index + 1,
-            key_column: char_column(line, start),
-            value_column: char_column(line, value_start),
         });
     }
     out
@@ -111,10 +55,10 @@ pub fn config_assignments(text: &str) -> Vec<Assignment> {
                 offset = position + token.len();
                 let Some(eq) = token.find('=') else { continue };
                 let key = token[..eq].trim_matches('"');
-                if !is_identifier(key) {
+                if !is_key(key) {
                     continue;
                 }
-                let value = unquote_value(token[eq + 1..].trim_end_matches('\\'), true);
+                let value = unquote(token[eq + 1..].trim_end_matches('\\'), true);
                 out.push(Assignment {
                     key: key.to_owned(),
                     value,
@@ -137,12 +81,12 @@ pub fn config_assignments(text: &str) -> Vec<Assignment> {
             continue;
         };
         let key = rest[..at].trim().trim_matches(|c| c == '"' || c == '\'');
-        if !is_identifier(key) {
+        if !is_key(key) {
             continue;
         }
         let raw = &rest[at + sep_len..];
         let value_start = start + at + sep_len + (raw.len() - raw.trim_start().len());
-        let value = unquote_value(raw.trim().trim_end_matches(','), false);
+        let value = unquote(raw.trim().trim_end_matches(','), false);
         if value.is_empty() || value.starts_with(['{', '[', '|', '>']) {
             continue;
         }
@@ -155,35 +99,6 @@ pub fn config_assignments(text: &str) -> Vec<Assignment> {
         });
     }
     out
-}
-
-fn is_identifier(key: &str) -> bool {
-    !key.is_empty()
-        && key
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
-        && !key.starts_with(['-', '.'])
-}
-
-/// Strips matching quotes; for unquoted values, a trailing ` # comment`.
-fn unquote_value(raw: &str, env_comments: bool) -> String {
-    for quote in ['"', '\''] {
-        if let Some(inner) = raw.strip_prefix(quote)
-            && let Some(end) = inner.find(quote)
-        {
-            return inner[..end].to_owned();
-        }
-    }
-    let raw = match raw.find(" #") {
-        Some(i) if env_comments || !raw.starts_with('#') => &raw[..i],
-        _ => raw,
-    };
-    raw.trim().to_owned()
-}
-
-/// 1-based column, in characters, of byte `offset` within `line`.
-pub fn char_column(line: &str, offset: usize) -> usize {
-    line[..offset.min(line.len())].chars().count() + 1
 }
 
 /// Shannon entropy of `value`, in bits per character.
@@ -527,18 +442,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn env_assignments_keep_columns_and_strip_quotes_and_comments() {
-        let found =
-            env_assignments("# c\nA=1\n  export B = \"two words\"\nC=x # note\nnot a line\n");
-        assert_eq!(found.len(), 3);
-        assert_eq!((found[0].key.as_str(), found[0].value.as_str()), ("A", "1"));
-        assert_eq!(found[0].value_at(), (2, 3));
-        assert_eq!(found[1].value, "two words");
-        assert_eq!(found[1].key_at(), (3, 10));
-        assert_eq!(found[2].value, "x");
-    }
-
-    #[test]
     fn config_assignments_read_yaml_toml_json_and_dockerfile_env() {
         let yaml = config_assignments(
             "services:\n  api:\n    environment:\n      API_TOKEN: abc123\n      - DB_PASSWORD=s3cr3t\n",
@@ -551,7 +454,7 @@ mod tests {
         let toml = config_assignments("[db]\npassword = \"hunter2\" # c\n");
         assert_eq!(toml[0].value, "hunter2");
         let json = config_assignments("{\n  \"clientSecret\": \"abc\",\n}\n");
-        assert_eq!(json[0].normalized_key(), "CLIENT_SECRET");
+        assert_eq!(normalize_key(&json[0].key), "CLIENT_SECRET");
         let docker = config_assignments("ENV APP_ENV=production \\\n    BIND_ADDR=0.0.0.0:8080\n");
         let keys: Vec<_> = docker
             .iter()

@@ -12,13 +12,11 @@ use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 use crate::answers::{Feature, Idp};
-use crate::audit::scan::env_assignments;
 use crate::error::UserError;
+use crate::idp_files::test_username;
 use crate::project::Project;
+use crate::project::env::{self, ENV_FILE, password_var};
 use crate::rbac::{Policy, RBAC_FILE};
-
-/// The local settings file the provider and the service read.
-pub const ENV_FILE: &str = ".env";
 
 /// The issuer `nestflux new` writes into `.env` for a generic OpenID Connect
 /// project: served by `nestflux dev`, on a port of its own (Keycloak's
@@ -29,20 +27,6 @@ pub const OIDC_DEV_ISSUER: &str = "http://localhost:8190";
 /// the Keycloak realm and the Authentik blueprint, so that expiry and refresh
 /// are seen during development.
 pub const ACCESS_TOKEN_LIFETIME: u64 = 300;
-
-/// The variable holding the password of `role`'s test user (`test-<role>`),
-/// as `nestflux new` and `nestflux add role` write it into `.env`.
-pub fn password_var(role: &str) -> String {
-    format!(
-        "DEV_PASSWORD_{}",
-        role.to_ascii_uppercase().replace('-', "_")
-    )
-}
-
-/// The test user of `role`.
-pub fn test_username(role: &str) -> String {
-    format!("test-{role}")
-}
 
 /// A test user: one per role of `config/rbac.toml`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -259,7 +243,7 @@ impl Vars {
     }
 
     fn parse(text: &str) -> BTreeMap<String, String> {
-        env_assignments(text)
+        env::parse(text)
             .into_iter()
             .map(|a| (a.key, a.value))
             .collect()

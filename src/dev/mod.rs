@@ -20,5 +20,5 @@ pub mod server;
 mod shape;
 mod store;
 
-pub use config::{DevConfig, TestUser, password_var};
+pub use config::{DevConfig, TestUser};
 pub use server::{BindError, Listeners, Provider, bind};

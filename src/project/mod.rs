@@ -18,6 +18,7 @@
 //!
 //! Every error is a usage error (exit 2) naming the fix.
 
+pub mod env;
 pub mod file;
 
 use std::path::{Path, PathBuf};

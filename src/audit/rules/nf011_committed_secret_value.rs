@@ -3,6 +3,7 @@
 use crate::audit::formats::files;
 use crate::audit::scan::{self, Assignment};
 use crate::audit::{Findings, Project, Rule, Severity};
+use crate::project::env;
 
 pub static RULE: Rule = Rule {
     id: "NF011",
@@ -69,7 +70,7 @@ fn check(project: &Project, out: &mut Findings) {
     {
         let env_file = files::is_env_file(&file.path);
         let assignments: Vec<Assignment> = if env_file {
-            scan::env_assignments(&file.text)
+            env::parse(&file.text)
         } else {
             scan::config_assignments(&file.text)
         };
