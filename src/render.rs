@@ -720,6 +720,53 @@ mod tests {
         }
     }
 
+    /// The README's "Run" starts with `nestflux dev` and names the issuer
+    /// `.env` holds, which the development provider serves; for a generic
+    /// OpenID Connect project that is `nestflux dev`'s own issuer, and the
+    /// "Identity provider" section says so.
+    #[test]
+    fn the_readme_runs_nestflux_dev_first_with_the_issuer_of_env() {
+        use crate::answers::{Database, Idp};
+        for idp in Idp::ALL {
+            for database in Database::AVAILABLE {
+                let a = Answers {
+                    name: ProjectName::parse("shop").unwrap(),
+                    idp,
+                    database,
+                    features: FeatureSet::defaults(),
+                    deploy: crate::answers::DeploySet::none(),
+                };
+                let files = render_files(&a, &secrets(), &["README.md", ".env"]).unwrap();
+                let issuer = crate::project::env::parse(&text(&files, ".env"))
+                    .into_iter()
+                    .find(|a| a.key == "AUTH_ISSUER_URL")
+                    .expect(".env sets AUTH_ISSUER_URL")
+                    .value;
+                let readme = text(&files, "README.md");
+                let run = readme
+                    .split("\n## Run\n\n")
+                    .nth(1)
+                    .and_then(|rest| rest.split("\n## ").next())
+                    .expect("a Run section");
+                assert!(
+                    run.starts_with("```sh\nnestflux dev\n```\n"),
+                    "{idp:?} {database:?}: {run}"
+                );
+                assert!(
+                    run.contains(&format!("(`{issuer}`)")),
+                    "{idp:?} {database:?}: the Run section does not name {issuer}"
+                );
+                if idp == Idp::Oidc {
+                    assert_eq!(issuer, crate::dev::config::OIDC_DEV_ISSUER);
+                    assert!(
+                        readme.contains(&format!("`AUTH_ISSUER_URL={issuer}`")),
+                        "{database:?}: the Identity provider section does not name {issuer}"
+                    );
+                }
+            }
+        }
+    }
+
     #[test]
     fn every_conditional_entry_names_an_existing_template() {
         let paths: Vec<String> = template_files(&TEMPLATES)
