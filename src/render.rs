@@ -15,8 +15,8 @@ use crate::answers::{Answers, Feature};
 use crate::deploy::DeployContext;
 use crate::error::UserError;
 use crate::manifest::{self, Plan, Rule, TEMPLATE_SUFFIX};
-use crate::project::PROJECT_FILE;
 use crate::project::env::password_var;
+use crate::project::{BASELINE_FILE, PROJECT_FILE};
 use crate::secrets::Secrets;
 
 pub mod lockfile;
@@ -135,8 +135,11 @@ fn render_some(
     let mut errors = Vec::new();
     // Templates know the whole file list before any is rendered: module
     // declarations and the README's layout come from the files that exist.
+    // Besides the templates' files, a project has the files nestflux writes
+    // itself: `nestflux.toml` (below) and, beside the rendered files, the
+    // baseline `nestflux upgrade` merges against.
     let mut outputs: Vec<String> = plan.keys().cloned().collect();
-    outputs.push(PROJECT_FILE.to_owned());
+    outputs.extend([PROJECT_FILE.to_owned(), BASELINE_FILE.to_owned()]);
     outputs.sort();
     let outputs = Arc::new(outputs);
     let listed = Arc::clone(&outputs);
@@ -371,8 +374,8 @@ struct Context<'a> {
     /// ([`crate::deploy`]): `deploy.kubernetes`, `deploy.uid`, ...
     deploy: DeployContext,
     nestflux_version: &'static str,
-    /// Every file the project gets (`nestflux.toml` included), sorted: what
-    /// the README's layout shows. `modules(dir)` lists the Rust modules
+    /// Every file the project gets (`nestflux.toml` and the baseline
+    /// included), sorted: what the README's layout shows. `modules(dir)` lists the Rust modules
     /// among them.
     files: &'a [String],
 }
@@ -763,6 +766,58 @@ mod tests {
                         "{database:?}: the Identity provider section does not name {issuer}"
                     );
                 }
+            }
+        }
+    }
+
+    /// The README's layout is the tree of exactly the files `nestflux new`
+    /// writes: the rendered ones, `nestflux.toml`, and the baseline it adds
+    /// beside them, which its "Upgrade" section explains.
+    #[test]
+    fn the_readme_layout_is_the_tree_of_the_files_new_writes_baseline_included() {
+        use crate::answers::{Database, Idp};
+        for (idp, database, features, deploy) in [
+            (Idp::Oidc, Database::Sqlite, FeatureSet::none(), "none"),
+            (
+                Idp::Keycloak,
+                Database::Postgres,
+                FeatureSet::all(),
+                "kubernetes",
+            ),
+        ] {
+            let a = Answers {
+                name: ProjectName::parse("shop").unwrap(),
+                idp,
+                database,
+                features,
+                deploy: crate::answers::DeploySet::parse_list(deploy).unwrap(),
+            };
+            let written =
+                crate::upgrade::baseline::attach(render(&a, &secrets()).unwrap()).unwrap();
+            assert!(written.contains_key(BASELINE_FILE));
+            let readme = text(&written, "README.md");
+            assert!(
+                readme.contains("## Upgrade\n")
+                    && readme.contains(&format!("**Commit `{BASELINE_FILE}`**")),
+                "{a:?}: the README does not say what the baseline is for and to commit it"
+            );
+            let paths: Vec<String> = written.keys().cloned().collect();
+            let block: Vec<&str> = readme
+                .split("## Layout\n\n```text\n")
+                .nth(1)
+                .and_then(|rest| rest.split("\n```").next())
+                .expect("a layout block")
+                .lines()
+                .collect();
+            let tree = layout(&paths);
+            assert_eq!(block.len(), tree.len(), "{a:?}:\n{}", block.join("\n"));
+            for (shown, line) in block.iter().zip(&tree) {
+                let rest = shown.strip_prefix(line.text.as_str());
+                assert!(
+                    rest.is_some_and(|rest| rest.is_empty() || rest.starts_with("  ")),
+                    "{a:?}: `{shown}` is not `{}`",
+                    line.text
+                );
             }
         }
     }

@@ -28,6 +28,12 @@ pub use file::{PROJECT_FILE, ProjectFile};
 use crate::answers::Answers;
 use crate::error::UserError;
 
+/// Where a project keeps its baseline, every file as nestflux last wrote it
+/// (committed; `nestflux upgrade` merges against it): written by `new`
+/// beside the rendered files, kept by `add` and `upgrade`. The format is
+/// [`crate::upgrade::baseline`]'s; the README's layout lists the file.
+pub const BASELINE_FILE: &str = ".nestflux/baseline.tar.gz";
+
 /// How most commands take the project on their command line, for messages.
 pub const PROJECT_FLAG: &str = "`--project DIR`";
 

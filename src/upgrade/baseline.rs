@@ -29,7 +29,7 @@ use crate::render::FileSet;
 use crate::write::FileChange;
 
 /// Where the baseline lives, relative to the project root.
-pub const BASELINE_FILE: &str = ".nestflux/baseline.tar.gz";
+pub use crate::project::BASELINE_FILE;
 
 /// The directory nestflux keeps its own state in; never a managed file.
 pub const STATE_DIR: &str = ".nestflux/";
