@@ -1,19 +1,24 @@
 //! The build matrix's probe of `nestflux dev`: a generated service, built by
-//! the matrix steps, run against the development provider exactly as the
-//! project's `.env` configures it (the issuer's port as written; the service
-//! on a free port), checked from the outside:
+//! the matrix steps, run against the development provider and checked from
+//! the outside. The provider and the service run on free loopback ports
+//! (the provider's issuer is the one of `.env` on another port, given
+//! through the environment, see [`DevProvider`]), so that two runs at once,
+//! or a Keycloak of compose.yaml, never collide:
 //!
 //! - `/health/ready` answers 200; each role's token (`nestflux dev token`)
 //!   gets `/api/me` with exactly that role; a viewer cannot create an item,
 //!   an editor can; a token of another provider instance (other keys) is 401;
-//! - the README's "Get a token" commands (Keycloak, Authentik), run as
-//!   written, give a token the service accepts;
 //! - with browser sessions, the whole sign-in over HTTP: login, the page
 //!   that picks a user, callback, `/api/me` with the cookie, refreshes (each
 //!   rotating the refresh token), logout with revocation and end-session,
 //!   and a back-channel logout from the provider;
 //! - `nestflux dev` itself: `cargo run` (nothing to build), the curl lines
 //!   with working tokens, and SIGTERM stopping everything, no process left.
+//!
+//! One part uses `.env` exactly as written, fixed port included: the
+//! README's "Get a token" commands (Keycloak, Authentik) read the issuer
+//! from it, and must give a token the service accepts. It fails with a
+//! message naming the port when something else listens there.
 //!
 //! It applies to the SQLite variants: a PostgreSQL variant's `.env` names
 //! the database of compose.yaml, which this machine does not run.
@@ -24,6 +29,7 @@ use std::time::{Duration, Instant};
 
 use nestflux::answers::{Database, Feature};
 use nestflux::dev::DevConfig;
+use nestflux::dev::config::Issuer;
 use nestflux::project::Project;
 use nestflux::rbac::{Policy, RBAC_FILE};
 use serde_json::{Value, json};
@@ -35,6 +41,7 @@ use crate::dev_support::*;
 struct Setup<'a> {
     variant: &'a Variant,
     project: &'a Path,
+    /// The provider as `.env` configures it.
     config: DevConfig,
     logs: PathBuf,
     service_port: u16,
@@ -56,20 +63,21 @@ impl Setup<'_> {
         env
     }
 
-    fn provider(&self, log: &str) -> Result<Running, String> {
+    /// The development provider on a free port serving `issuer` (one from
+    /// [`DevProvider::free_issuer`]).
+    fn provider(&self, issuer: &Issuer, log: &str) -> Result<DevProvider, String> {
         let env = self.env();
-        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        start_provider(
-            self.project,
-            &self.config.issuer.url,
-            self.logs.join(log),
-            &env,
-        )
+        DevProvider::start_at(self.project, issuer, self.logs.join(log), &pairs(&env))
     }
 
     fn roles(&self) -> Vec<String> {
         self.config.users.iter().map(|u| u.role.clone()).collect()
     }
+}
+
+/// `(name, value)` pairs as `Command::envs` and the helpers take them.
+fn pairs<'a>(env: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
+    env.iter().map(|(k, v)| (*k, v.as_str())).collect()
 }
 
 pub fn probe(variant: &Variant, project: &Path, target_dir: &Path) -> Result<(), String> {
@@ -78,12 +86,6 @@ pub fn probe(variant: &Variant, project: &Path, target_dir: &Path) -> Result<(),
         return Ok(());
     }
     let config = DevConfig::load(&opened).map_err(|e| format!("{e:#}"))?;
-    if port_open(config.issuer.port) {
-        return Err(format!(
-            "port {} is in use: the probe serves the issuer of .env as written ({}); stop what listens there",
-            config.issuer.port, config.issuer.url
-        ));
-    }
     let logs = project.with_file_name(format!("{}-dev-probe", variant.name));
     std::fs::create_dir_all(&logs).map_err(|e| format!("cannot create {}: {e}", logs.display()))?;
     let setup = Setup {
@@ -97,15 +99,16 @@ pub fn probe(variant: &Variant, project: &Path, target_dir: &Path) -> Result<(),
     let binary = target_dir.join("debug").join(crate_name(project)?);
 
     // A token from another provider instance: same issuer, other keys.
+    let issuer = DevProvider::free_issuer(project)?;
     let other_token = {
-        let mut other = setup.provider("other-provider.log")?;
-        let token = dev_token(project, "viewer")?;
-        stopped_cleanly(&mut other)?;
+        let mut other = setup.provider(&issuer, "other-provider.log")?;
+        let token = other.token("viewer")?;
+        stopped_cleanly(&mut other.process)?;
         token
     };
 
-    let provider = setup.provider("provider.log")?;
-    let service = start_service(&setup, &binary)?;
+    let mut provider = setup.provider(&issuer, "provider.log")?;
+    let mut service = start_service(&setup, &binary, &provider.env(), "service.log")?;
     let checked = check_service(&setup, &provider, &other_token)
         .and_then(|()| {
             if setup.session {
@@ -114,11 +117,11 @@ pub fn probe(variant: &Variant, project: &Path, target_dir: &Path) -> Result<(),
                 Ok(())
             }
         })
-        .map_err(|e| format!("{e}\n{}\n{}", provider.tail(), service.tail()));
-    let (mut provider, mut service) = (provider, service);
+        .map_err(|e| format!("{e}\n{}\n{}", provider.process.tail(), service.tail()));
     stopped_cleanly(&mut service)?;
-    stopped_cleanly(&mut provider)?;
+    stopped_cleanly(&mut provider.process)?;
     checked?;
+    check_env_as_written(&setup, &binary)?;
     check_nestflux_dev(&setup, target_dir, &binary)
 }
 
@@ -151,8 +154,14 @@ fn stopped_cleanly(process: &mut Running) -> Result<(), String> {
 }
 
 /// The built service with the project's `.env` (read by the service from
-/// its working directory), on the probe's port, until `/health/ready` is 200.
-fn start_service(setup: &Setup<'_>, binary: &Path) -> Result<Running, String> {
+/// its working directory) under `env`, on the probe's port, until
+/// `/health/ready` is 200.
+fn start_service(
+    setup: &Setup<'_>,
+    binary: &Path,
+    env: &[(&'static str, String)],
+    log: &str,
+) -> Result<Running, String> {
     let mut command = Command::new(binary);
     command
         .current_dir(setup.project)
@@ -162,12 +171,13 @@ fn start_service(setup: &Setup<'_>, binary: &Path) -> Result<Running, String> {
     }
     command
         .envs(setup.env())
+        .envs(env.iter().cloned())
         // Every cookie request refreshes the session's token: the 5 minutes
         // of the provider's tokens are within an hour.
         .env("SESSION_REFRESH_BEFORE_SECONDS", "3600")
         .env("RATE_LIMIT_PER_SECOND", "1000")
         .env("RATE_LIMIT_BURST", "1000");
-    let mut service = Running::start("service", command, setup.logs.join("service.log"))?;
+    let mut service = Running::start("service", command, setup.logs.join(log))?;
     let ready = format!("{}/health/ready", setup.service());
     let up = wait_for(Duration::from_secs(60), || {
         service.exited().is_none() && get(&ready, &[]).is_ok_and(|r| r.status == 200)
@@ -182,7 +192,11 @@ fn bearer(token: &str) -> String {
     format!("Bearer {token}")
 }
 
-fn check_service(setup: &Setup<'_>, provider: &Running, other_token: &str) -> Result<(), String> {
+fn check_service(
+    setup: &Setup<'_>,
+    provider: &DevProvider,
+    other_token: &str,
+) -> Result<(), String> {
     let service = setup.service();
     let me = format!("{service}/api/me");
     let policy_text = std::fs::read_to_string(setup.project.join(RBAC_FILE))
@@ -190,7 +204,7 @@ fn check_service(setup: &Setup<'_>, provider: &Running, other_token: &str) -> Re
     let policy = Policy::parse(&policy_text).map_err(|e| e.render(&policy_text))?;
     let expected_permissions = policy.effective();
     for role in setup.roles() {
-        let token = dev_token(setup.project, &role)?;
+        let token = provider.token(&role)?;
         let reply = get(&me, &[("Authorization", &bearer(&token))])?.expect(200, &role)?;
         let body = reply.json();
         if body["roles"] != json!([role]) {
@@ -213,41 +227,82 @@ fn check_service(setup: &Setup<'_>, provider: &Running, other_token: &str) -> Re
 
     let items = format!("{service}/api/items");
     let item = json!({ "name": "made by the dev probe" });
-    let viewer = dev_token(setup.project, "viewer")?;
+    let viewer = provider.token("viewer")?;
     post_json(&items, &[("Authorization", &bearer(&viewer))], &item)?
         .expect(403, "a viewer's POST /api/items")?;
-    let editor = dev_token(setup.project, "editor")?;
+    let editor = provider.token("editor")?;
     post_json(&items, &[("Authorization", &bearer(&editor))], &item)?
         .expect(201, "an editor's POST /api/items")?;
 
     get(&me, &[("Authorization", &bearer(other_token))])?
         .expect(401, "a token of another provider instance")?;
 
-    if let Some(script) = readme_token_snippet(setup.project)? {
-        let output = Command::new("bash")
-            .arg("-c")
-            .arg(&script)
-            .current_dir(setup.project)
-            .output()
-            .map_err(|e| format!("run bash: {e}"))?;
-        let token = String::from_utf8_lossy(&output.stdout).trim().to_owned();
-        if !output.status.success() || token.split('.').count() != 3 {
-            return Err(format!(
-                "README.md's \"Get a token\" gave no token ({}):\n{script}\n{}{}",
-                output.status,
-                token,
-                String::from_utf8_lossy(&output.stderr)
-            ));
-        }
-        let body = get(&me, &[("Authorization", &bearer(&token))])?
-            .expect(200, "the README's token")?
-            .json();
-        if body["roles"] != json!(["editor"]) {
-            return Err(format!("the README's token (test-editor): {body}"));
-        }
-    }
-    if !provider.output().contains("DEVELOPMENT ONLY") {
+    if !provider.process.output().contains("DEVELOPMENT ONLY") {
         return Err("the provider printed no development banner".to_owned());
+    }
+    Ok(())
+}
+
+/// `.env` as written, fixed port included: the provider serving its issuer,
+/// the service reading it, and the README's "Get a token" commands (which
+/// source `.env`) giving a token the service accepts. Only where the README
+/// has such commands (Keycloak, Authentik); the rest of the probe covers
+/// the others on free ports.
+fn check_env_as_written(setup: &Setup<'_>, binary: &Path) -> Result<(), String> {
+    let Some(script) = readme_token_snippet(setup.project)? else {
+        return Ok(());
+    };
+    let issuer = &setup.config.issuer;
+    if port_open(issuer.port) {
+        return Err(format!(
+            "port {} is in use, so the README's \"Get a token\" cannot be checked: it reads the issuer of .env as written ({}), which needs that port. Stop what listens there (a provider of compose.yaml, a `nestflux dev` of this project, another run of this probe) and run again",
+            issuer.port, issuer.url
+        ));
+    }
+    let env = setup.env();
+    let mut provider = start_provider(
+        setup.project,
+        &issuer.url,
+        setup.logs.join("provider-as-written.log"),
+        &pairs(&env),
+    )?;
+    let mut service = start_service(setup, binary, &[], "service-as-written.log")?;
+    let checked = readme_token_is_accepted(setup, &script)
+        .map_err(|e| format!("{e}\n{}\n{}", provider.tail(), service.tail()));
+    stopped_cleanly(&mut service)?;
+    stopped_cleanly(&mut provider)?;
+    checked
+}
+
+/// Runs the README's "Get a token" `script` in the project and calls
+/// `/api/me` with the token: test-editor's.
+fn readme_token_is_accepted(setup: &Setup<'_>, script: &str) -> Result<(), String> {
+    let mut command = Command::new("bash");
+    command
+        .arg("-c")
+        .arg(script)
+        .current_dir(setup.project);
+    for var in PROVIDER_VARS {
+        command.env_remove(var);
+    }
+    let output = command.output().map_err(|e| format!("run bash: {e}"))?;
+    let token = String::from_utf8_lossy(&output.stdout).trim().to_owned();
+    if !output.status.success() || token.split('.').count() != 3 {
+        return Err(format!(
+            "README.md's \"Get a token\" gave no token ({}):\n{script}\n{}{}",
+            output.status,
+            token,
+            String::from_utf8_lossy(&output.stderr)
+        ));
+    }
+    let body = get(
+        &format!("{}/api/me", setup.service()),
+        &[("Authorization", &bearer(&token))],
+    )?
+    .expect(200, "the README's token")?
+    .json();
+    if body["roles"] != json!(["editor"]) {
+        return Err(format!("the README's token (test-editor): {body}"));
     }
     Ok(())
 }
@@ -281,7 +336,8 @@ fn readme_token_snippet(project: &Path) -> Result<Option<String>, String> {
 
 /// `/auth/login` → the provider's page → pick `user` → the callback: the
 /// service's cookies.
-fn sign_in(setup: &Setup<'_>, user: &str) -> Result<Jar, String> {
+fn sign_in(setup: &Setup<'_>, provider: &DevProvider, user: &str) -> Result<Jar, String> {
+    let origin = &provider.issuer.origin;
     let service = setup.service();
     let mut jar = Jar::default();
     let login = get(&format!("{service}/auth/login"), &[])?.expect(303, "/auth/login")?;
@@ -290,14 +346,14 @@ fn sign_in(setup: &Setup<'_>, user: &str) -> Result<Jar, String> {
         .location
         .clone()
         .ok_or("/auth/login has no Location")?;
-    if !authorize.starts_with(&setup.config.issuer.origin) {
+    if !authorize.starts_with(origin.as_str()) {
         return Err(format!("/auth/login sent the browser to {authorize}"));
     }
     let page = get(&authorize, &[])?.expect(200, "the provider's sign-in page")?;
     let ticket = form_value(&page.body, "ticket").ok_or("no ticket on the sign-in page")?;
     let action = form_action(&page.body).ok_or("no form on the sign-in page")?;
     let picked = post_form(
-        &format!("{}{action}", setup.config.issuer.origin),
+        &format!("{origin}{action}"),
         &[],
         &[("ticket", &ticket), ("user", user)],
     )?
@@ -322,9 +378,10 @@ fn count(text: &str, needle: &str) -> usize {
     text.matches(needle).count()
 }
 
-fn check_browser_sign_in(setup: &Setup<'_>, provider: &Running) -> Result<(), String> {
+fn check_browser_sign_in(setup: &Setup<'_>, provider: &DevProvider) -> Result<(), String> {
+    let origin = &provider.issuer.origin;
     let service = setup.service();
-    let jar = sign_in(setup, "test-editor")?;
+    let jar = sign_in(setup, provider, "test-editor")?;
     let me = cookie_me(setup, &jar)?
         .expect(200, "/api/me with the session cookie")?
         .json();
@@ -334,11 +391,11 @@ fn check_browser_sign_in(setup: &Setup<'_>, provider: &Running) -> Result<(), St
     // Each request refreshes (SESSION_REFRESH_BEFORE_SECONDS): the provider
     // rotates the refresh token each time, and would end the session on a
     // reused one.
-    let refreshed = count(&provider.output(), "refresh token rotated");
+    let refreshed = count(&provider.process.output(), "refresh token rotated");
     for _ in 0..2 {
         cookie_me(setup, &jar)?.expect(200, "/api/me after a refresh")?;
     }
-    let now_refreshed = count(&provider.output(), "refresh token rotated");
+    let now_refreshed = count(&provider.process.output(), "refresh token rotated");
     if now_refreshed < refreshed + 2 {
         return Err(format!(
             "the session refreshed {} times for 2 requests",
@@ -365,20 +422,20 @@ fn check_browser_sign_in(setup: &Setup<'_>, provider: &Running) -> Result<(), St
         .as_str()
         .ok_or("/auth/logout gave no end_session_url")?
         .to_owned();
-    if !provider.output().contains("its session ended") {
+    if !provider.process.output().contains("its session ended") {
         return Err("logging out did not revoke the refresh token at the provider".to_owned());
     }
     get(&end_session, &[])?.expect(302, "the provider's end-session")?;
     cookie_me(setup, &jar)?.expect(401, "/api/me with the cookie after logout")?;
 
     // The provider ends a session itself: the service hears of it.
-    let jar = sign_in(setup, "test-admin")?;
+    let jar = sign_in(setup, provider, "test-admin")?;
     cookie_me(setup, &jar)?.expect(200, "/api/me after a second sign-in")?;
-    let home = get(&format!("{}/", setup.config.issuer.origin), &[])?
+    let home = get(&format!("{origin}/"), &[])?
         .expect(200, "the provider's home")?;
     let sid = form_value(&home.body, "sid").ok_or("the provider's home lists no session")?;
     post_form(
-        &format!("{}/nestflux-dev/sign-out", setup.config.issuer.origin),
+        &format!("{origin}/nestflux-dev/sign-out"),
         &[],
         &[("sid", &sid)],
     )?
@@ -408,10 +465,14 @@ fn processes_running(binary: &Path) -> Vec<u32> {
 /// `nestflux dev` as a person runs it: the curl lines, their tokens working,
 /// and SIGTERM leaving nothing behind.
 fn check_nestflux_dev(setup: &Setup<'_>, target_dir: &Path, binary: &Path) -> Result<(), String> {
+    // Its provider on a free port too: `nestflux dev` passes the variable on
+    // to `cargo run`, so the service reads the same issuer.
+    let issuer = DevProvider::free_issuer(setup.project)?;
     let mut command = nestflux(setup.project);
     command
         .arg("dev")
         .envs(setup.env())
+        .env("AUTH_ISSUER_URL", &issuer.url)
         // `cargo run` finds the matrix build fresh, as it built it.
         .env("CARGO_TARGET_DIR", target_dir)
         .env("CARGO_INCREMENTAL", "0")
@@ -456,14 +517,14 @@ fn check_nestflux_dev(setup: &Setup<'_>, target_dir: &Path, binary: &Path) -> Re
     stopped_cleanly(&mut dev)?;
     let gone = wait_for(Duration::from_secs(5), || {
         !port_open(setup.service_port)
-            && !port_open(setup.config.issuer.port)
+            && !port_open(issuer.port)
             && processes_running(binary).is_empty()
     });
     if !gone {
         return Err(format!(
             "after nestflux dev stopped, still running: service port open {}, provider port open {}, service processes {:?}",
             port_open(setup.service_port),
-            port_open(setup.config.issuer.port),
+            port_open(issuer.port),
             processes_running(binary)
         ));
     }

@@ -14,6 +14,8 @@ use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use nestflux::dev::config::Issuer;
+use nestflux::project::env::ENV_FILE;
 use serde_json::Value;
 
 /// Variables the provider reads that a test run must not inherit.
@@ -411,10 +413,12 @@ pub fn start_provider(
     Ok(provider)
 }
 
-/// `nestflux dev token USER` in `project`.
-pub fn dev_token(project: &Path, user: &str) -> Result<String, String> {
+/// `nestflux dev token USER` in `project`, with `env` (e.g. the
+/// `AUTH_ISSUER_URL` of a [`DevProvider`] on a port of its own).
+pub fn dev_token_with(project: &Path, user: &str, env: &[(&str, &str)]) -> Result<String, String> {
     let output = nestflux(project)
         .args(["dev", "token", user])
+        .envs(env.iter().copied())
         .output()
         .map_err(|e| format!("run nestflux dev token: {e}"))?;
     if !output.status.success() {
@@ -424,4 +428,85 @@ pub fn dev_token(project: &Path, user: &str) -> Result<String, String> {
         ));
     }
     Ok(String::from_utf8_lossy(&output.stdout).trim().to_owned())
+}
+
+/// `nestflux dev token USER` in `project`, from the provider of `.env`.
+pub fn dev_token(project: &Path, user: &str) -> Result<String, String> {
+    dev_token_with(project, user, &[])
+}
+
+/// The development provider of a generated project on a free loopback port,
+/// so that runs in parallel (and a Keycloak of compose.yaml on 8180) never
+/// collide: the issuer of the project's `.env` with its port replaced,
+/// given to `nestflux dev idp` as `AUTH_ISSUER_URL` in the environment,
+/// which `nestflux dev` (and the service, through dotenvy) honours over
+/// `.env`. `.env` itself is not touched.
+///
+/// ```ignore
+/// let provider = DevProvider::start(project, logs.join("provider.log"), &[])?;
+/// // the service: Command::new(binary).envs(provider.env()) ...
+/// let token = provider.token("editor")?;
+/// ```
+pub struct DevProvider {
+    /// What it serves: the issuer of `.env` on another port.
+    pub issuer: Issuer,
+    pub process: Running,
+    project: PathBuf,
+}
+
+impl DevProvider {
+    /// The issuer of the project's `.env`, moved to a free loopback port.
+    pub fn free_issuer(project: &Path) -> Result<Issuer, String> {
+        let text = std::fs::read_to_string(project.join(ENV_FILE))
+            .map_err(|e| format!("read {}: {e}", project.join(ENV_FILE).display()))?;
+        let written = nestflux::project::env::parse(&text)
+            .into_iter()
+            .find(|a| a.key == "AUTH_ISSUER_URL")
+            .map(|a| a.value)
+            .ok_or("the project's .env sets no AUTH_ISSUER_URL")?;
+        let written = Issuer::parse(&written).map_err(|e| e.message)?;
+        let moved = format!("http://{}:{}{}", written.host, free_port(), written.path);
+        Issuer::parse(&moved).map_err(|e| e.message)
+    }
+
+    /// Starts the provider of `project` on a free port, with `env` besides
+    /// (`BIND_ADDR`, `PUBLIC_BASE_URL` of the service it serves).
+    pub fn start(project: &Path, log: PathBuf, env: &[(&str, &str)]) -> Result<Self, String> {
+        Self::start_at(project, &Self::free_issuer(project)?, log, env)
+    }
+
+    /// Starts the provider of `project` serving `issuer` (from
+    /// [`DevProvider::free_issuer`]: two instances at one issuer have
+    /// different keys), once its discovery document answers.
+    pub fn start_at(
+        project: &Path,
+        issuer: &Issuer,
+        log: PathBuf,
+        env: &[(&str, &str)],
+    ) -> Result<Self, String> {
+        let mut all = vec![("AUTH_ISSUER_URL", issuer.url.as_str())];
+        all.extend_from_slice(env);
+        let process = start_provider(project, &issuer.url, log, &all)?;
+        Ok(Self {
+            issuer: issuer.clone(),
+            process,
+            project: project.to_owned(),
+        })
+    }
+
+    /// What a service, `nestflux dev` or `nestflux dev token` needs in its
+    /// environment to use this provider.
+    pub fn env(&self) -> Vec<(&'static str, String)> {
+        vec![("AUTH_ISSUER_URL", self.issuer.url.clone())]
+    }
+
+    /// A fresh access token for `user` (a role, or its test user), from
+    /// `nestflux dev token`.
+    pub fn token(&self, user: &str) -> Result<String, String> {
+        dev_token_with(
+            &self.project,
+            user,
+            &[("AUTH_ISSUER_URL", self.issuer.url.as_str())],
+        )
+    }
 }
