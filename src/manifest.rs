@@ -271,6 +271,17 @@ pub const RULES: &[Rule] = &[
         "tests/api/security/tls.rs.jinja",
         When::Feature(Feature::Tls),
     ),
+    // The maintenance jobs of the command line, one module each, and the
+    // database runner they share.
+    only("src/cli/rotate_keys.rs", When::Feature(Feature::Encryption)),
+    only("src/cli/audit.rs", When::Feature(Feature::AuditLog)),
+    only(
+        "src/cli/database.rs",
+        When::Any(&[
+            When::Feature(Feature::Encryption),
+            When::Feature(Feature::AuditLog),
+        ]),
+    ),
     // Field-level encryption of `notes` and its key rotation: the pool carries
     // the keys, and the items are stored sealed instead of as written.
     only(

@@ -278,10 +278,7 @@ fn check_env_as_written(setup: &Setup<'_>, binary: &Path) -> Result<(), String> 
 /// `/api/me` with the token: test-editor's.
 fn readme_token_is_accepted(setup: &Setup<'_>, script: &str) -> Result<(), String> {
     let mut command = Command::new("bash");
-    command
-        .arg("-c")
-        .arg(script)
-        .current_dir(setup.project);
+    command.arg("-c").arg(script).current_dir(setup.project);
     for var in PROVIDER_VARS {
         command.env_remove(var);
     }
@@ -431,8 +428,7 @@ fn check_browser_sign_in(setup: &Setup<'_>, provider: &DevProvider) -> Result<()
     // The provider ends a session itself: the service hears of it.
     let jar = sign_in(setup, provider, "test-admin")?;
     cookie_me(setup, &jar)?.expect(200, "/api/me after a second sign-in")?;
-    let home = get(&format!("{origin}/"), &[])?
-        .expect(200, "the provider's home")?;
+    let home = get(&format!("{origin}/"), &[])?.expect(200, "the provider's home")?;
     let sid = form_value(&home.body, "sid").ok_or("the provider's home lists no session")?;
     post_form(
         &format!("{origin}/nestflux-dev/sign-out"),
