@@ -15,6 +15,7 @@ pub mod baseline;
 pub mod data;
 pub mod git;
 pub mod merge;
+pub mod older;
 pub mod plan;
 pub mod security;
 

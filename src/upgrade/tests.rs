@@ -6,146 +6,13 @@
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::Path;
-use std::sync::OnceLock;
 
-use include_dir::{Dir, DirEntry, File};
-
+use super::older::{self, MARK, VERSION as OLDER, new_env_line};
 use super::*;
 use crate::answers::{Answers, Database, FeatureSet, Idp, ProjectName};
 use crate::cli::{AddRoleArgs, ColorChoice, GlobalArgs, UpgradeArgs};
 use crate::commands;
-use crate::manifest;
-use crate::render::{TEMPLATES, render_tree_with_roles};
 use crate::ui::Ui;
-
-/// The version the older project records.
-const OLDER: &str = "0.0.1";
-/// What the older templates have at the end of some first lines.
-const MARK: &str = " (nestflux 0.0.1)";
-
-/// A copy of the template tree, to change on purpose and render.
-struct Tree(BTreeMap<String, Vec<u8>>);
-
-impl Tree {
-    fn current() -> Self {
-        fn collect(dir: &Dir<'_>, out: &mut BTreeMap<String, Vec<u8>>) {
-            for file in dir.files() {
-                let path = file.path().to_string_lossy().replace('\\', "/");
-                out.insert(path, file.contents().to_vec());
-            }
-            for sub in dir.dirs() {
-                collect(sub, out);
-            }
-        }
-        let mut files = BTreeMap::new();
-        collect(&TEMPLATES, &mut files);
-        Tree(files)
-    }
-
-    fn edit(&mut self, path: &str, change: impl FnOnce(&str) -> String) {
-        let text = std::str::from_utf8(&self.0[path]).unwrap();
-        let new = change(text);
-        assert_ne!(new, text, "the change to {path} changes nothing");
-        self.0.insert(path.to_owned(), new.into_bytes());
-    }
-
-    /// The older first line ends with [`MARK`].
-    fn mark_first_line(&mut self, path: &str) {
-        self.edit(path, |text| {
-            let (first, rest) = text.split_once('\n').unwrap();
-            format!("{first}{MARK}\n{rest}")
-        });
-    }
-
-    fn remove(&mut self, path: &str) {
-        assert!(self.0.remove(path).is_some(), "{path}");
-    }
-
-    fn add(&mut self, path: &str, text: &str) {
-        self.0.insert(path.to_owned(), text.as_bytes().to_vec());
-    }
-
-    /// An include_dir tree for `render_tree`: leaked, it lives as long as
-    /// the test binary, like the embedded one.
-    fn leak(self) -> &'static Dir<'static> {
-        let entries: Vec<DirEntry<'static>> = self
-            .0
-            .into_iter()
-            .map(|(path, contents)| {
-                let path: &'static str = Box::leak(path.into_boxed_str());
-                let contents: &'static [u8] = Box::leak(contents.into_boxed_slice());
-                DirEntry::File(File::new(path, contents))
-            })
-            .collect();
-        Box::leak(Box::new(Dir::new(
-            "",
-            Box::leak(entries.into_boxed_slice()),
-        )))
-    }
-}
-
-/// The older nestflux's templates: every difference a test below relies on.
-fn older_templates() -> &'static Dir<'static> {
-    static TREE: OnceLock<&'static Dir<'static>> = OnceLock::new();
-    TREE.get_or_init(|| {
-        let mut tree = Tree::current();
-        for path in [
-            "src/error.rs",
-            "src/extract.rs",
-            "README.md.jinja",
-            "benches/verify.rs.jinja",
-            "migrations/sqlite/0001_create_items.sql.jinja",
-        ] {
-            tree.mark_first_line(path);
-        }
-        // The realm's token lifetime changed: the realm is rendered again.
-        tree.edit("deploy/keycloak/realm.json.jinja", |t| {
-            t.replacen(
-                "\"accessTokenLifespan\": 300",
-                "\"accessTokenLifespan\": 600",
-                1,
-            )
-        });
-        // A permission the older policy did not declare.
-        tree.edit("config/rbac.toml", |t| {
-            t.replacen("    \"items:write-any\",\n", "", 1)
-        });
-        // A variable `.env.example` gained.
-        tree.edit(".env.example.jinja", |t| t.replacen(&new_env_line(), "", 1));
-        // Files that are new in the current templates...
-        tree.remove(".dockerignore");
-        tree.remove("migrations/sqlite/0003_create_sessions.sql");
-        // ... and files the current templates no longer generate.
-        tree.add("docs/notes.md", "Old notes.\n");
-        tree.add("docs/notes-edited.md", "Old notes.\n");
-        // The older README's layout described them (it describes every file).
-        tree.edit("README/layout.md.jinja", |t| {
-            t.replacen(
-                "{% set about = {\n",
-                "{% set about = {\n  \"docs/\": \"\",\n  \"docs/notes.md\": \"\",\n  \"docs/notes-edited.md\": \"\",\n",
-                1,
-            )
-        });
-        tree.leak()
-    })
-}
-
-/// The first variable line of the current `.env.example` template.
-fn new_env_line() -> String {
-    let text = TEMPLATES
-        .get_file(".env.example.jinja")
-        .and_then(|f| f.contents_utf8())
-        .unwrap();
-    let line = text
-        .lines()
-        .find(|l| {
-            l.split_once('=').is_some_and(|(k, _)| {
-                !k.is_empty() && k.chars().all(|c| c.is_ascii_uppercase() || c == '_')
-            })
-        })
-        .unwrap();
-    format!("{line}\n")
-}
 
 fn answers() -> Answers {
     Answers {
@@ -168,24 +35,8 @@ struct Fixture {
 
 impl Fixture {
     fn older() -> Self {
-        let mut rendered = render_tree_with_roles(
-            older_templates(),
-            &answers(),
-            &secrets(),
-            manifest::RULES,
-            DEFAULT_ROLES,
-        )
-        .unwrap();
-        let toml = std::str::from_utf8(&rendered[PROJECT_FILE]).unwrap();
-        let toml = data::set_version(toml, OLDER).unwrap().unwrap();
-        rendered.insert(PROJECT_FILE.to_owned(), toml.into_bytes());
-        let files = baseline::attach(rendered).unwrap();
         let dir = tempfile::tempdir().unwrap();
-        for (rel, contents) in &files {
-            let path = dir.path().join(rel);
-            fs::create_dir_all(path.parent().unwrap()).unwrap();
-            fs::write(path, contents).unwrap();
-        }
+        older::write_project(dir.path(), &answers(), &secrets()).unwrap();
         Fixture { dir }
     }
 
