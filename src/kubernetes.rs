@@ -276,13 +276,7 @@ pub fn pod_spec_keys(kind: &str) -> &'static [&'static str] {
 pub fn containers(pod: &Yaml) -> Vec<(&'static str, &Yaml)> {
     CONTAINER_LISTS
         .iter()
-        .flat_map(|list| {
-            pod.get(*list)
-                .and_then(Yaml::as_sequence)
-                .into_iter()
-                .flatten()
-                .map(move |c| (*list, c))
-        })
+        .flat_map(|list| items(pod, list).map(move |c| (*list, c)))
         .collect()
 }
 
@@ -357,15 +351,7 @@ pub struct Kustomization {
 impl Kustomization {
     pub fn read(document: &Document) -> Kustomization {
         let value = &document.value;
-        let strings = |key: &str| -> Vec<String> {
-            value
-                .get(key)
-                .and_then(Yaml::as_sequence)
-                .into_iter()
-                .flatten()
-                .filter_map(|v| v.as_str().map(str::to_owned))
-                .collect()
-        };
+        let strings = |key: &str| list_of(value, key);
         let mut out = Kustomization {
             resources: [
                 strings("resources"),
@@ -377,12 +363,7 @@ impl Kustomization {
             ..Kustomization::default()
         };
         for key in ["patches", "patchesJson6902"] {
-            for patch in value
-                .get(key)
-                .and_then(Yaml::as_sequence)
-                .into_iter()
-                .flatten()
-            {
+            for patch in items(value, key) {
                 if let Some(path) = patch.as_str().or_else(|| str_of(patch, &["path"])) {
                     out.patch_files.push(path.to_owned());
                 }
@@ -391,37 +372,35 @@ impl Kustomization {
                 }
             }
         }
-        let generators = |key: &str| {
-            value
-                .get(key)
-                .and_then(Yaml::as_sequence)
-                .into_iter()
-                .flatten()
-                .cloned()
-                .collect::<Vec<_>>()
-        };
-        for generator in generators("configMapGenerator") {
-            out.config_literals.extend(list_of(&generator, "literals"));
+        for generator in items(value, "configMapGenerator") {
+            out.config_literals.extend(list_of(generator, "literals"));
         }
-        for generator in generators("secretGenerator") {
-            out.secret_literals.extend(list_of(&generator, "literals"));
+        for generator in items(value, "secretGenerator") {
+            out.secret_literals.extend(list_of(generator, "literals"));
             out.secret_files
-                .extend(list_of(&generator, "files").into_iter().map(|f| {
+                .extend(list_of(generator, "files").into_iter().map(|f| {
                     // `key=path` or `path`.
                     f.split_once('=').map_or(f.clone(), |(_, p)| p.to_owned())
                 }));
-            out.secret_files.extend(list_of(&generator, "envs"));
+            out.secret_files.extend(list_of(generator, "envs"));
         }
         out
     }
 }
 
-fn list_of(value: &Yaml, key: &str) -> Vec<String> {
+/// The items of the sequence at `key` of `value`: none when it is absent or
+/// not a sequence.
+fn items<'a>(value: &'a Yaml, key: &str) -> impl Iterator<Item = &'a Yaml> + use<'a> {
     value
         .get(key)
         .and_then(Yaml::as_sequence)
         .into_iter()
         .flatten()
+}
+
+/// The strings of the sequence at `key` of `value`.
+fn list_of(value: &Yaml, key: &str) -> Vec<String> {
+    items(value, key)
         .filter_map(|v| v.as_str().map(str::to_owned))
         .collect()
 }

@@ -58,31 +58,26 @@ pub fn ask_missing(
 
     let idp = match given.idp {
         Some(idp) => idp,
-        None => {
-            let items: Vec<String> = Idp::ALL.iter().map(|i| i.label().to_owned()).collect();
-            let default = Idp::ALL
-                .iter()
-                .position(|i| *i == Idp::DEFAULT)
-                .unwrap_or(0);
-            Idp::ALL[asker.select("Identity provider", &items, default)?]
-        }
+        None => choose(
+            asker,
+            "Identity provider",
+            &Idp::ALL,
+            Idp::DEFAULT,
+            Idp::label,
+        )?,
     };
 
     let database = match given.database {
         Some(db) => db,
         // A question with one possible answer is not worth asking.
         None if Database::AVAILABLE.len() == 1 => Database::AVAILABLE[0],
-        None => {
-            let items: Vec<String> = Database::AVAILABLE
-                .iter()
-                .map(|d| d.label().to_owned())
-                .collect();
-            let default = Database::AVAILABLE
-                .iter()
-                .position(|d| *d == Database::DEFAULT)
-                .unwrap_or(0);
-            Database::AVAILABLE[asker.select("Database", &items, default)?]
-        }
+        None => choose(
+            asker,
+            "Database",
+            &Database::AVAILABLE,
+            Database::DEFAULT,
+            Database::label,
+        )?,
     };
 
     let features = match given.features {
@@ -131,6 +126,20 @@ pub fn ask_missing(
     Ok(asker
         .confirm("Create this project?", true)?
         .then_some(answers))
+}
+
+/// One of `options`, each shown by its `label`, with `default` chosen
+/// unless the user picks another.
+fn choose<T: Copy + PartialEq>(
+    asker: &mut dyn Asker,
+    prompt: &str,
+    options: &[T],
+    default: T,
+    label: fn(T) -> &'static str,
+) -> anyhow::Result<T> {
+    let items: Vec<String> = options.iter().map(|o| label(*o).to_owned()).collect();
+    let default = options.iter().position(|o| *o == default).unwrap_or(0);
+    Ok(options[asker.select(prompt, &items, default)?])
 }
 
 /// The answers as the user will see them before confirming.

@@ -11,6 +11,16 @@ pub const ALL_FEATURES_TOML: &str = "schema = 1\n\n[project]\nname = \"demo\"\ni
 /// A valid `config/rbac.toml`: a viewer and an admin.
 pub const POLICY: &str = "permissions = [\"items:read\", \"items:write\"]\n\n[roles.admin]\npermissions = [\"*\"]\n\n[roles.viewer]\npermissions = [\"items:read\"]\n";
 
+/// Whether `id` names an OWASP ASVS 4.0.3 requirement: `V`, then the
+/// chapter, section and requirement numbers (`V14.5.3`). Rules and the
+/// shipped security fixes cite them.
+pub fn is_asvs_requirement(id: &str) -> bool {
+    id.strip_prefix('V').is_some_and(|numbers| {
+        let parts: Vec<&str> = numbers.split('.').collect();
+        parts.len() == 3 && parts.iter().all(|p| p.parse::<u8>().is_ok())
+    })
+}
+
 pub struct TestProject {
     dir: tempfile::TempDir,
 }
@@ -59,4 +69,14 @@ pub fn places(findings: &[Finding]) -> Vec<String> {
             )
         })
         .collect()
+}
+
+#[test]
+fn asvs_requirement_ids_are_told_from_other_text() {
+    assert!(is_asvs_requirement("V14.5.3"));
+    for other in [
+        "14.5.3", "V14.5", "V14.5.x", "VV14.5.3", "V1.2.3.4", "v1.2.3",
+    ] {
+        assert!(!is_asvs_requirement(other), "{other}");
+    }
 }

@@ -461,6 +461,34 @@ impl IntoResponse for ClientAuthFailure {
     }
 }
 
+/// Why a token or revocation request is refused before it is looked at.
+enum ClientRequestRefusal {
+    /// The form cannot be read (a repeated parameter).
+    Parameters(String),
+    Client(ClientAuthFailure),
+}
+
+impl IntoResponse for ClientRequestRefusal {
+    fn into_response(self) -> Response {
+        match self {
+            Self::Parameters(problem) => invalid_request(&problem),
+            Self::Client(failure) => failure.into_response(),
+        }
+    }
+}
+
+/// The parameters of a token or revocation request and the client it
+/// authenticates as.
+fn client_request<'a>(
+    provider: &'a Provider,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<(HashMap<String, String>, &'a Client), ClientRequestRefusal> {
+    let params = parameters(body).map_err(ClientRequestRefusal::Parameters)?;
+    let client = authenticate(provider, headers, &params).map_err(ClientRequestRefusal::Client)?;
+    Ok((params, client))
+}
+
 /// The client a token or revocation request authenticates as, with
 /// `client_secret_basic` or `client_secret_post` (never both).
 fn authenticate<'a>(
@@ -583,13 +611,9 @@ async fn token(State(provider): State<Arc<Provider>>, headers: HeaderMap, body: 
     if !form_type {
         return invalid_request("send the parameters as application/x-www-form-urlencoded");
     }
-    let params = match parameters(&body) {
-        Ok(params) => params,
-        Err(problem) => return invalid_request(&problem),
-    };
-    let client = match authenticate(&provider, &headers, &params) {
-        Ok(client) => client,
-        Err(failure) => return failure.into_response(),
+    let (params, client) = match client_request(&provider, &headers, &body) {
+        Ok(request) => request,
+        Err(refused) => return refused.into_response(),
     };
     let grant_type = params
         .get("grant_type")
@@ -943,13 +967,9 @@ async fn revoke(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let params = match parameters(&body) {
-        Ok(params) => params,
-        Err(problem) => return invalid_request(&problem),
-    };
-    let client = match authenticate(&provider, &headers, &params) {
-        Ok(client) => client,
-        Err(failure) => return failure.into_response(),
+    let (params, client) = match client_request(&provider, &headers, &body) {
+        Ok(request) => request,
+        Err(refused) => return refused.into_response(),
     };
     let Some(token) = params.get("token") else {
         return invalid_request("no token");

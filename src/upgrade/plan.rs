@@ -420,22 +420,27 @@ mod tests {
             .collect()
     }
 
-    fn decisions(
-        base: &[(&str, &str)],
-        ours: &[(&str, &str)],
-        theirs: &[(&str, &str)],
-    ) -> Vec<(String, Decision)> {
+    /// The plan for these sides, in a project directory of its own.
+    fn plan_of(base: &[(&str, &str)], ours: &[(&str, &str)], theirs: &[(&str, &str)]) -> Plan {
         let dir = tempfile::tempdir().unwrap();
         let (base, ours, theirs) = (set(base), set(ours), set(theirs));
-        let plan = plan(&Sides {
+        plan(&Sides {
             root: dir.path(),
             base: &base,
             theirs: &theirs,
             ours: &ours,
             labels: &Labels::default(),
         })
-        .unwrap();
-        plan.entries
+        .unwrap()
+    }
+
+    fn decisions(
+        base: &[(&str, &str)],
+        ours: &[(&str, &str)],
+        theirs: &[(&str, &str)],
+    ) -> Vec<(String, Decision)> {
+        plan_of(base, ours, theirs)
+            .entries
             .into_iter()
             .map(|e| (e.path, e.decision))
             .collect()
@@ -488,18 +493,11 @@ mod tests {
 
     #[test]
     fn crlf_line_endings_alone_are_no_edit_and_stay_crlf() {
-        let dir = tempfile::tempdir().unwrap();
-        let base = set(&[("a.rs", "one\ntwo\n")]);
-        let theirs = set(&[("a.rs", "one\nTWO\n")]);
-        let ours = set(&[("a.rs", "one\r\ntwo\r\n")]);
-        let plan = plan(&Sides {
-            root: dir.path(),
-            base: &base,
-            theirs: &theirs,
-            ours: &ours,
-            labels: &Labels::default(),
-        })
-        .unwrap();
+        let plan = plan_of(
+            &[("a.rs", "one\ntwo\n")],
+            &[("a.rs", "one\r\ntwo\r\n")],
+            &[("a.rs", "one\nTWO\n")],
+        );
         assert_eq!(plan.entries[0].decision, Decision::Updated);
         assert_eq!(plan.entries[0].result(), Some(&b"one\r\nTWO\r\n"[..]));
     }

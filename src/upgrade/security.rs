@@ -138,11 +138,8 @@ mod tests {
             }
             assert!(!fix.asvs.is_empty(), "{}: asvs", fix.id);
             for asvs in &fix.asvs {
-                let parts: Vec<&str> = asvs.trim_start_matches('V').split('.').collect();
                 assert!(
-                    asvs.starts_with('V')
-                        && parts.len() == 3
-                        && parts.iter().all(|p| p.parse::<u8>().is_ok()),
+                    crate::audit::testing::is_asvs_requirement(asvs),
                     "{}: `{asvs}` is not an ASVS 4.0.3 requirement id",
                     fix.id
                 );

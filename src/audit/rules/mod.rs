@@ -199,11 +199,8 @@ mod tests {
             );
             assert!(!rule.asvs.is_empty(), "{}", rule.id);
             for asvs in rule.asvs {
-                let parts: Vec<&str> = asvs.trim_start_matches('V').split('.').collect();
                 assert!(
-                    asvs.starts_with('V')
-                        && parts.len() == 3
-                        && parts.iter().all(|p| p.parse::<u8>().is_ok()),
+                    crate::audit::testing::is_asvs_requirement(asvs),
                     "{}: `{asvs}` is not an ASVS 4.0.3 requirement id",
                     rule.id
                 );
