@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use sqlx::migrate::{MigrateError, Migrator};
-use sqlx::sqlite::SqlitePoolOptions;
+use sqlx::sqlite::{SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
 use crate::config::{ConfigError, DatabaseSettings};
 
@@ -26,6 +26,10 @@ static MIGRATOR: Migrator = sqlx::migrate!("./migrations/sqlite");
 /// (instead of hanging while the database is unavailable).
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// How long a write waits for another connection's write to finish (SQLite
+/// has one writer at a time) before failing with "database is locked".
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
     #[error(transparent)]
@@ -44,8 +48,19 @@ pub enum DbError {
 
 /// Opens the pool. For SQLite the directory of the database file is created
 /// first: SQLite creates the file (`mode=rwc`) but not missing directories.
+///
+/// Tuned for a server: in WAL mode readers never wait for the writer (nor it
+/// for them), and `synchronous=NORMAL` syncs at checkpoints instead of at
+/// every commit, which WAL makes safe (a power cut may lose the last
+/// commits, never corrupt the file). SQLite runs each query on the thread of
+/// its connection, so the pool has one connection per core for readers plus
+/// one for the writer: more would only queue on the same cores.
 pub async fn connect(settings: &DatabaseSettings) -> Result<Pool, DbError> {
-    let options = settings.connect_options()?;
+    let options = settings
+        .connect_options()?
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Normal)
+        .busy_timeout(BUSY_TIMEOUT);
 
     let path = options.get_filename();
     // In-memory databases have no directory; `data/app.db` has `data`.
@@ -59,7 +74,9 @@ pub async fn connect(settings: &DatabaseSettings) -> Result<Pool, DbError> {
         })?;
     }
 
+    let readers = std::thread::available_parallelism().map_or(1, |cores| cores.get());
     let sql = SqlitePoolOptions::new()
+        .max_connections(u32::try_from(readers + 1).unwrap_or(u32::MAX))
         .acquire_timeout(ACQUIRE_TIMEOUT)
         .connect_with(options)
         .await

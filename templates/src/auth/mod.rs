@@ -36,9 +36,16 @@ pub mod verify;
 
 pub use verify::{Rejection, Verifier};
 
-/// Who is calling, from a verified access token.
+/// Who is calling, from a verified access token. Built once per token (the
+/// [`Verifier`] caches it, permissions granted) and shared: a clone is a
+/// reference count, not a copy, so the layers and the handler of a request
+/// all read the one the verifier made. Its fields are those of [`Identity`].
 #[derive(Clone, PartialEq)]
-pub struct Principal {
+pub struct Principal(Arc<Identity>);
+
+/// What a [`Principal`] knows about the caller.
+#[derive(PartialEq)]
+pub struct Identity {
     /// The token's `sub`: a stable identifier of the user (or client) at the
     /// identity provider. Stored as the `owner` of the items it creates.
     pub subject: String,
@@ -49,13 +56,26 @@ pub struct Principal {
     pub scopes: Vec<String>,
     /// Every claim of the token, for handlers that need more (email, tenant, ...).
     pub claims: Arc<Map<String, Value>>,
-    /// What the roles grant under `config/rbac.toml`, inheritance applied.
-    /// Filled in by authentication (`routes::authenticate`); roles the policy
-    /// does not define add nothing.
+    /// What the roles grant under `config/rbac.toml`, inheritance applied;
+    /// roles the policy does not define add nothing.
     pub permissions: BTreeSet<String>,
 }
 
 impl Principal {
+    pub fn new(identity: Identity) -> Self {
+        Self(Arc::new(identity))
+    }
+}
+
+impl std::ops::Deref for Principal {
+    type Target = Identity;
+
+    fn deref(&self) -> &Identity {
+        &self.0
+    }
+}
+
+impl Identity {
     pub fn has_role(&self, role: &str) -> bool {
         self.roles.iter().any(|r| r == role)
     }
@@ -142,13 +162,13 @@ mod tests {
     fn debug_output_leaves_the_claims_out() {
         let mut claims = Map::new();
         claims.insert("email".to_owned(), Value::from("someone@example.com"));
-        let principal = Principal {
+        let principal = Principal::new(Identity {
             subject: "user-1".to_owned(),
             roles: vec!["viewer".to_owned()],
             scopes: vec![],
             claims: Arc::new(claims),
             permissions: BTreeSet::new(),
-        };
+        });
         let debug = format!("{principal:?}");
         assert!(
             debug.contains("user-1") && debug.contains("viewer"),

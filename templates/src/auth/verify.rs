@@ -33,11 +33,12 @@ use moka::Expiry;
 use moka::sync::Cache;
 use serde_json::{Map, Value};
 
-use super::Principal;
 use super::claims::strings;
 use super::keys::{KeyStore, Lookup, SigningKey};
 use super::roles::RoleMapping;
+use super::{Identity, Principal};
 use crate::config::AuthSettings;
+use crate::rbac::Policy;
 
 /// Why a request carries no usable token. The text of each reason is for the
 /// log; callers only ever see the status and the `WWW-Authenticate` challenge.
@@ -78,12 +79,14 @@ pub struct Verifier {
     audience: String,
     leeway: Duration,
     roles: RoleMapping,
+    /// Grants each principal its permissions, once per token.
+    policy: Arc<Policy>,
     /// `None` when `token_cache_bytes` is 0.
     cache: Option<Cache<[u8; 32], Arc<Verified>>>,
 }
 
 impl Verifier {
-    pub fn new(settings: &AuthSettings, keys: Arc<KeyStore>) -> Self {
+    pub fn new(settings: &AuthSettings, keys: Arc<KeyStore>, policy: Arc<Policy>) -> Self {
         let cache = (settings.token_cache_bytes > 0).then(|| {
             Cache::builder()
                 .max_capacity(settings.token_cache_bytes)
@@ -97,6 +100,7 @@ impl Verifier {
             audience: settings.audience.clone(),
             leeway: settings.leeway,
             roles: RoleMapping::new(settings),
+            policy,
             cache,
         }
     }
@@ -111,8 +115,8 @@ impl Verifier {
         &self.issuer
     }
 
-    /// The principal of a valid `token`, from the cache when it was verified
-    /// before and is still valid.
+    /// The principal of a valid `token`, its permissions granted, from the
+    /// cache when it was verified before and is still valid.
     pub async fn verify(&self, token: &str) -> Result<Principal, Rejection> {
         let Some(cache) = &self.cache else {
             return Ok(self.verify_uncached(token).await?.principal);
@@ -137,14 +141,14 @@ impl Verifier {
         let claims = checked.claims;
         let exp = numeric_date(&claims, "exp")?.ok_or_else(|| invalid("no `exp`"))?;
         let subject = subject(&claims)?;
-        let principal = Principal {
+        let roles = self.roles.roles(&claims);
+        let principal = Principal::new(Identity {
             subject,
-            roles: self.roles.roles(&claims),
+            permissions: self.policy.permissions_of(roles.iter().map(String::as_str)),
+            roles,
             scopes: scopes(&claims),
             claims: Arc::new(claims),
-            // Granted by the RBAC policy in `routes::authenticate`.
-            permissions: Default::default(),
-        };
+        });
         Ok(Verified {
             principal,
             kid: checked.key.kid.clone(),

@@ -27,13 +27,6 @@ pub struct ItemFields<'a> {
     pub notes: Option<&'a str>,
 }
 
-/// One page of items plus the total count, for pagination.
-#[derive(Debug, Clone)]
-pub struct ItemPage {
-    pub items: Vec<Item>,
-    pub total: i64,
-}
-
 pub type Result<T, E = sqlx::Error> = std::result::Result<T, E>;
 
 /// A row as stored. Kept separate from [`Item`] so stored representations can
@@ -96,26 +89,44 @@ pub async fn get(pool: &Pool, id: Uuid) -> Result<Option<Item>> {
     Ok(row.map(Item::from))
 }
 
-/// Items in creation order (ties broken by id, so pages never overlap).
-pub async fn list(pool: &Pool, limit: i64, offset: i64) -> Result<ItemPage> {
-    let rows = sqlx::query_as::<_, ItemRow>(
-        "SELECT id, name, notes, owner, created_at, updated_at FROM items
-         ORDER BY created_at, id
-         LIMIT $1 OFFSET $2",
-    )
-    .bind(limit)
-    .bind(offset)
-    .fetch_all(pool.sql())
-    .await?;
-    // A second statement: under concurrent writes `total` may be off by the
-    // writes in between, which is acceptable for pagination hints.
-    let total = sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM items")
-        .fetch_one(pool.sql())
-        .await?;
-    Ok(ItemPage {
-        items: rows.into_iter().map(Item::from).collect(),
-        total,
-    })
+/// At most `limit` items in creation order (ties broken by id), those after
+/// the position `after` (an item's `created_at` and `id`) when given: keyset
+/// pagination, served by the `(created_at, id)` index, so a page costs the
+/// same wherever it is. Nothing counts the table.
+pub async fn list(
+    pool: &Pool,
+    after: Option<(DateTime<Utc>, Uuid)>,
+    limit: i64,
+) -> Result<Vec<Item>> {
+    // `LIMIT $n + 0`, not a bare `$n`: SQLite (built with STAT4) would plan
+    // the statement again each time a bare limit is bound, so sqlx's cache of
+    // prepared statements would never be used for it.
+    let rows = match after {
+        None => {
+            sqlx::query_as::<_, ItemRow>(
+                "SELECT id, name, notes, owner, created_at, updated_at FROM items
+                 ORDER BY created_at, id
+                 LIMIT $1 + 0",
+            )
+            .bind(limit)
+            .fetch_all(pool.sql())
+            .await?
+        }
+        Some((created_at, id)) => {
+            sqlx::query_as::<_, ItemRow>(
+                "SELECT id, name, notes, owner, created_at, updated_at FROM items
+                 WHERE (created_at, id) > ($1, $2)
+                 ORDER BY created_at, id
+                 LIMIT $3 + 0",
+            )
+            .bind(created_at)
+            .bind(id)
+            .bind(limit)
+            .fetch_all(pool.sql())
+            .await?
+        }
+    };
+    Ok(rows.into_iter().map(Item::from).collect())
 }
 
 /// Replaces `name` and `notes`; `None` when there is no such item.

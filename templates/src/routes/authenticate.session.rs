@@ -12,8 +12,9 @@ use crate::session::RequestMeta;
 use crate::state::AppState;
 
 /// Establishes the caller's identity, or answers 401 (503 while the identity
-/// provider's keys have never been loaded), and grants the permissions the
-/// policy gives its roles.
+/// provider's keys have never been loaded). The principal comes with the
+/// permissions the policy gives its roles (granted once per token, see
+/// `auth::Verifier`).
 ///
 /// A bearer token wins; without one, the session cookie of a signed-in
 /// browser (see `session::Sessions::principal`, which also checks CSRF): the
@@ -23,7 +24,7 @@ pub async fn authenticate(
     mut request: Request,
     next: Next,
 ) -> Result<Response, ApiError> {
-    let mut principal = match bearer::token(request.headers()) {
+    let principal = match bearer::token(request.headers()) {
         // No bearer token: a browser's session cookie may authenticate it.
         Err(Rejection::Missing(reason)) => {
             let meta = RequestMeta::from_request(&request);
@@ -42,9 +43,6 @@ pub async fn authenticate(
             .await
             .map_err(reject)?,
     };
-    principal.permissions = state
-        .policy
-        .permissions_of(principal.roles.iter().map(String::as_str));
     request.extensions_mut().insert(principal);
     Ok(next.run(request).await)
 }

@@ -7,6 +7,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 use validator::{Validate, ValidationError};
@@ -74,18 +75,19 @@ fn not_blank(value: &str) -> Result<(), ValidationError> {
     Ok(())
 }
 
-/// Raw query of `GET /api/items`. Kept as strings so that a bad number is
+/// Raw query of `GET /api/items`. Kept as strings so that a bad value is
 /// reported as a 422 naming the parameter, like an out-of-range one.
 #[derive(Debug, Deserialize)]
 pub struct ListQuery {
     limit: Option<String>,
-    offset: Option<String>,
+    after: Option<String>,
 }
 
+/// A page: at most `limit` items, those that come after `after`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Pagination {
     limit: i64,
-    offset: i64,
+    after: Option<Cursor>,
 }
 
 impl TryFrom<ListQuery> for Pagination {
@@ -93,31 +95,71 @@ impl TryFrom<ListQuery> for Pagination {
 
     fn try_from(query: ListQuery) -> Result<Self, Self::Error> {
         let mut errors = Vec::new();
-        let mut parse = |name: &str, value: Option<String>, default: i64, min: i64, max: i64| {
-            let Some(value) = value else {
-                return default;
-            };
-            match value.parse::<i64>() {
-                Ok(n) if (min..=max).contains(&n) => n,
-                _ => {
-                    let range = if max == i64::MAX {
-                        format!("an integer of at least {min}")
-                    } else {
-                        format!("an integer from {min} to {max}")
-                    };
-                    errors.push(FieldError::parameter(name, format!("must be {range}")));
-                    default
-                }
+        let limit = match query.limit.map(|value| value.parse::<i64>()) {
+            None => DEFAULT_LIMIT,
+            Some(Ok(n)) if (1..=MAX_LIMIT).contains(&n) => n,
+            Some(_) => {
+                errors.push(FieldError::parameter(
+                    "limit",
+                    format!("must be an integer from 1 to {MAX_LIMIT}"),
+                ));
+                DEFAULT_LIMIT
             }
         };
-        let limit = parse("limit", query.limit, DEFAULT_LIMIT, 1, MAX_LIMIT);
-        let offset = parse("offset", query.offset, 0, 0, i64::MAX);
-
+        let after = match query.after.as_deref().map(Cursor::parse) {
+            None => None,
+            Some(Some(cursor)) => Some(cursor),
+            Some(None) => {
+                errors.push(FieldError::parameter(
+                    "after",
+                    "must be the `next` of a previous page",
+                ));
+                None
+            }
+        };
         if errors.is_empty() {
-            Ok(Self { limit, offset })
+            Ok(Self { limit, after })
         } else {
             Err(ApiError::Validation(errors))
         }
+    }
+}
+
+/// Where a page ends: the creation time and id of its last item, the order
+/// items are listed in. Clients get it as an opaque string (`next`) and send
+/// it back as `after`; the next page starts right after that item, found
+/// through the `(created_at, id)` index, so a page costs the same wherever it
+/// is and no item is skipped or repeated when others are added meanwhile.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Cursor {
+    created_at: DateTime<Utc>,
+    id: Uuid,
+}
+
+impl Cursor {
+    fn of(item: &Item) -> Self {
+        Self {
+            created_at: item.created_at,
+            id: item.id,
+        }
+    }
+
+    /// `<microseconds since the epoch>.<id in hex>`: timestamps are stored
+    /// at microsecond precision, so the cursor names the item exactly.
+    fn encode(&self) -> String {
+        format!(
+            "{}.{}",
+            self.created_at.timestamp_micros(),
+            self.id.simple()
+        )
+    }
+
+    fn parse(text: &str) -> Option<Self> {
+        let (micros, id) = text.split_once('.')?;
+        Some(Self {
+            created_at: DateTime::from_timestamp_micros(micros.parse().ok()?)?,
+            id: Uuid::try_parse(id).ok()?,
+        })
     }
 }
 
@@ -125,8 +167,8 @@ impl TryFrom<ListQuery> for Pagination {
 pub struct ItemList {
     pub items: Vec<Item>,
     pub limit: i64,
-    pub offset: i64,
-    pub total: i64,
+    /// The `after` of the next page; `null` on the last one.
+    pub next: Option<String>,
 }
 
 fn not_found(id: Uuid) -> ApiError {
@@ -138,14 +180,22 @@ async fn list_items(
     _principal: Principal,
     Query(query): Query<ListQuery>,
 ) -> Result<Json<ItemList>, ApiError> {
-    let Pagination { limit, offset } = query.try_into()?;
-    let page = repo::list(&state.db, limit, offset).await?;
-    Ok(Json(ItemList {
-        items: page.items,
-        limit,
-        offset,
-        total: page.total,
-    }))
+    let Pagination { limit, after } = query.try_into()?;
+    // One item more than the page: whether it exists says if there is a next
+    // page, without counting the table.
+    let mut items = repo::list(
+        &state.db,
+        after.map(|cursor| (cursor.created_at, cursor.id)),
+        limit + 1,
+    )
+    .await?;
+    let next = if items.len() > limit as usize {
+        items.truncate(limit as usize);
+        items.last().map(|item| Cursor::of(item).encode())
+    } else {
+        None
+    };
+    Ok(Json(ItemList { items, limit, next }))
 }
 
 async fn create_item(
@@ -215,10 +265,10 @@ async fn delete_item(
 mod tests {
     use super::*;
 
-    fn pagination(limit: Option<&str>, offset: Option<&str>) -> Result<Pagination, ApiError> {
+    fn pagination(limit: Option<&str>, after: Option<&str>) -> Result<Pagination, ApiError> {
         ListQuery {
             limit: limit.map(str::to_owned),
-            offset: offset.map(str::to_owned),
+            after: after.map(str::to_owned),
         }
         .try_into()
     }
@@ -242,34 +292,40 @@ mod tests {
             pagination(None, None).unwrap(),
             Pagination {
                 limit: DEFAULT_LIMIT,
-                offset: 0
+                after: None
             }
         );
     }
 
     #[test]
-    fn pagination_rejects_out_of_range_and_non_numeric_values() {
-        assert_eq!(
-            parameters(pagination(Some("101"), None).unwrap_err()),
-            ["limit"]
-        );
-        assert_eq!(
-            parameters(pagination(Some("0"), None).unwrap_err()),
-            ["limit"]
-        );
-        assert_eq!(
-            parameters(pagination(Some("-1"), None).unwrap_err()),
-            ["limit"]
-        );
-        assert_eq!(
-            parameters(pagination(None, Some("-1")).unwrap_err()),
-            ["offset"]
-        );
+    fn pagination_rejects_out_of_range_and_non_numeric_values_and_foreign_cursors() {
+        for limit in ["101", "0", "-1", "ten"] {
+            assert_eq!(
+                parameters(pagination(Some(limit), None).unwrap_err()),
+                ["limit"]
+            );
+        }
+        for after in ["", "12", "x.0", "12.not-a-uuid", "99999999999999999999.0"] {
+            assert_eq!(
+                parameters(pagination(None, Some(after)).unwrap_err()),
+                ["after"],
+                "{after}"
+            );
+        }
         assert_eq!(
             parameters(pagination(Some("ten"), Some("x")).unwrap_err()),
-            ["limit", "offset"]
+            ["limit", "after"]
         );
-        assert_eq!(pagination(Some("100"), Some("5")).unwrap().limit, 100);
+        assert_eq!(pagination(Some("100"), None).unwrap().limit, 100);
+    }
+
+    #[test]
+    fn a_cursor_reads_back_as_the_item_it_was_made_from() {
+        let cursor = Cursor {
+            created_at: DateTime::from_timestamp_micros(1_764_000_000_123_456).unwrap(),
+            id: Uuid::new_v4(),
+        };
+        assert_eq!(Cursor::parse(&cursor.encode()), Some(cursor));
     }
 
     #[test]

@@ -4,6 +4,7 @@
 use std::collections::BTreeSet;
 
 use axum::Json;
+use axum::response::{IntoResponse as _, Response};
 use serde::Serialize;
 
 use crate::auth::Principal;
@@ -15,21 +16,22 @@ pub fn routes() -> Routes {
     Routes::new().get("/me", authenticated(), me)
 }
 
-/// The body of `GET /api/me`.
+/// The body of `GET /api/me`, serialised straight from the shared principal.
 #[derive(Debug, Serialize)]
-pub struct Me {
-    pub subject: String,
-    pub roles: Vec<String>,
-    pub scopes: Vec<String>,
+pub struct Me<'a> {
+    pub subject: &'a str,
+    pub roles: &'a [String],
+    pub scopes: &'a [String],
     /// What the roles grant under `config/rbac.toml`.
-    pub permissions: BTreeSet<String>,
+    pub permissions: &'a BTreeSet<String>,
 }
 
-async fn me(principal: Principal) -> Json<Me> {
+async fn me(principal: Principal) -> Response {
     Json(Me {
-        subject: principal.subject,
-        roles: principal.roles,
-        scopes: principal.scopes,
-        permissions: principal.permissions,
+        subject: &principal.subject,
+        roles: &principal.roles,
+        scopes: &principal.scopes,
+        permissions: &principal.permissions,
     })
+    .into_response()
 }

@@ -8,24 +8,22 @@
 //!   involved (and `*` with credentials cannot happen).
 //! - tower-http's `CorsLayer` answers preflights and adds `Vary: Origin` (and the
 //!   preflight request headers) to every response, so caches keep one answer per
-//!   origin. [`refuse_foreign_preflight`] makes sure a preflight is answered only
+//!   origin. [`ForeignPreflight`] makes sure a preflight is answered only
 //!   for a listed origin asking for an allowed method and allowed headers:
 //!   anything else gets a 403 problem without a single `Access-Control-*` grant.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::Router;
-use axum::extract::{Request, State};
+use axum::extract::Request;
 use axum::http::header::{
     ACCESS_CONTROL_REQUEST_HEADERS, ACCESS_CONTROL_REQUEST_METHOD, AUTHORIZATION, CONTENT_TYPE,
     ORIGIN,
 };
 use axum::http::{HeaderName, HeaderValue, Method};
-use axum::middleware::{self, Next};
-use axum::response::{IntoResponse, Response};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
+use super::limits::{Check, CheckLayer};
 use crate::config::cors::CorsSettings;
 use crate::error::ApiError;
 
@@ -57,9 +55,9 @@ impl Cors {
         }
     }
 
-    /// Wraps `router` in the CORS layer, and outside it the preflight check.
-    pub fn wrap(&self, router: Router) -> Router {
-        let layer = CorsLayer::new()
+    /// tower-http's CORS layer over the allowlist.
+    pub fn layer(&self) -> CorsLayer {
+        CorsLayer::new()
             .allow_origin(AllowOrigin::list(self.origins.iter().cloned()))
             .allow_methods(ALLOWED_METHODS.to_vec())
             .allow_headers(ALLOWED_HEADERS.to_vec())
@@ -69,60 +67,67 @@ impl Cors {
                     .map(|name| HeaderName::from_static(name))
                     .collect::<Vec<_>>(),
             )
-            .max_age(MAX_AGE);
-        router.layer(layer).layer(middleware::from_fn_with_state(
-            self.origins.clone(),
-            refuse_foreign_preflight,
-        ))
+            .max_age(MAX_AGE)
+    }
+
+    /// The preflight check, which goes outside [`Cors::layer`].
+    pub fn preflight_check(&self) -> CheckLayer<ForeignPreflight> {
+        CheckLayer(ForeignPreflight {
+            origins: self.origins.clone(),
+        })
     }
 }
 
 /// Lets through every request except a CORS preflight (`OPTIONS` with `Origin`
 /// and `Access-Control-Request-Method`) that asks for an origin, a method or a
 /// header that is not allowed: that one gets 403 and no grant.
-async fn refuse_foreign_preflight(
-    State(origins): State<Arc<[HeaderValue]>>,
-    request: Request,
-    next: Next,
-) -> Response {
-    let headers = request.headers();
-    let is_preflight = request.method() == Method::OPTIONS
-        && headers.contains_key(ORIGIN)
-        && headers.contains_key(ACCESS_CONTROL_REQUEST_METHOD);
-    if !is_preflight {
-        return next.run(request).await;
-    }
-    let origin_allowed = headers
-        .get(ORIGIN)
-        .is_some_and(|origin| origins.contains(origin));
-    let method_allowed = headers
-        .get(ACCESS_CONTROL_REQUEST_METHOD)
-        .and_then(|value| Method::from_bytes(value.as_bytes()).ok())
-        .is_some_and(|method| ALLOWED_METHODS.contains(&method));
-    let headers_allowed = headers
-        .get_all(ACCESS_CONTROL_REQUEST_HEADERS)
-        .iter()
-        .all(|value| {
-            value.to_str().is_ok_and(|list| {
-                list.split(',')
-                    .map(str::trim)
-                    .filter(|name| !name.is_empty())
-                    .all(|name| {
-                        ALLOWED_HEADERS
-                            .iter()
-                            .any(|allowed| allowed.as_str().eq_ignore_ascii_case(name))
-                    })
-            })
-        });
-    if origin_allowed && method_allowed && headers_allowed {
-        next.run(request).await
-    } else {
+#[derive(Clone, Debug)]
+pub struct ForeignPreflight {
+    origins: Arc<[HeaderValue]>,
+}
+
+impl Check for ForeignPreflight {
+    fn check(&self, request: &Request) -> Result<(), ApiError> {
+        let headers = request.headers();
+        let is_preflight = request.method() == Method::OPTIONS
+            && headers.contains_key(ORIGIN)
+            && headers.contains_key(ACCESS_CONTROL_REQUEST_METHOD);
+        if !is_preflight {
+            return Ok(());
+        }
+        let origin_allowed = headers
+            .get(ORIGIN)
+            .is_some_and(|origin| self.origins.contains(origin));
+        let method_allowed = headers
+            .get(ACCESS_CONTROL_REQUEST_METHOD)
+            .and_then(|value| Method::from_bytes(value.as_bytes()).ok())
+            .is_some_and(|method| ALLOWED_METHODS.contains(&method));
+        let headers_allowed = headers
+            .get_all(ACCESS_CONTROL_REQUEST_HEADERS)
+            .iter()
+            .all(|value| {
+                value.to_str().is_ok_and(|list| {
+                    list.split(',')
+                        .map(str::trim)
+                        .filter(|name| !name.is_empty())
+                        .all(|name| {
+                            ALLOWED_HEADERS
+                                .iter()
+                                .any(|allowed| allowed.as_str().eq_ignore_ascii_case(name))
+                        })
+                })
+            });
+        if origin_allowed && method_allowed && headers_allowed {
+            return Ok(());
+        }
         tracing::info!(
             origin_allowed,
             method_allowed,
             headers_allowed,
             "CORS preflight refused"
         );
-        ApiError::Forbidden("this cross-origin request is not allowed".to_owned()).into_response()
+        Err(ApiError::Forbidden(
+            "this cross-origin request is not allowed".to_owned(),
+        ))
     }
 }

@@ -3,15 +3,16 @@
 //! included (the layers sit outside everything that answers).
 //!
 //! **To change a value, edit [`SECURITY_HEADERS`]**: it is the only place they
-//! are written. Each is set with tower-http's `SetResponseHeaderLayer`
-//! (overriding whatever a handler set), except `Cache-Control`, which a handler
-//! may set itself for data that is safe to cache.
+//! are written. One layer ([`layer`]) sets them all, overriding whatever a
+//! handler set, except `Cache-Control`, which a handler may set itself for
+//! data that is safe to cache. The header values are built once, at the
+//! first response, and shared by every response after it.
 
-use axum::Router;
+use std::sync::LazyLock;
+
 use axum::http::header::CACHE_CONTROL;
-use axum::http::{HeaderName, HeaderValue};
-use axum::response::Response;
-use tower_http::set_header::SetResponseHeaderLayer;
+use axum::http::{HeaderName, HeaderValue, Response};
+use tower::util::MapResponseLayer;
 
 /// Every security header and its value. A JSON API renders no documents, so
 /// the policies forbid everything a browser could do with a response.
@@ -56,25 +57,37 @@ pub const CACHE_CONTROL_VALUE: &str = "no-store";
 /// sure nothing added later does.
 const REMOVED: &[&str] = &["server", "x-powered-by"];
 
-/// Wraps `router` in one `SetResponseHeaderLayer` per header.
-pub fn wrap(mut router: Router) -> Router {
-    router = router
-        .layer(axum::middleware::map_response(remove_banners))
-        .layer(SetResponseHeaderLayer::if_not_present(
-            CACHE_CONTROL,
-            HeaderValue::from_static(CACHE_CONTROL_VALUE),
-        ));
-    for (name, value) in SECURITY_HEADERS {
-        router = router.layer(SetResponseHeaderLayer::overriding(
-            HeaderName::from_static(name),
-            HeaderValue::from_static(value),
-        ));
-    }
-    router
+/// [`SECURITY_HEADERS`] as header names and values. Cloning one is a reference
+/// to static bytes: no allocation per response.
+static HEADERS: LazyLock<Vec<(HeaderName, HeaderValue)>> = LazyLock::new(|| {
+    SECURITY_HEADERS
+        .iter()
+        .map(|(name, value)| {
+            (
+                HeaderName::from_static(name),
+                HeaderValue::from_static(value),
+            )
+        })
+        .collect()
+});
+
+/// The layer that sets the security headers on every response through it.
+pub fn layer<B>() -> MapResponseLayer<fn(Response<B>) -> Response<B>> {
+    MapResponseLayer::new(set_headers)
 }
 
-async fn remove_banners(mut response: Response) -> Response {
+/// Sets every header of [`SECURITY_HEADERS`] (overriding), `Cache-Control`
+/// unless the handler chose one, and removes the banners.
+fn set_headers<B>(mut response: Response<B>) -> Response<B> {
     let headers = response.headers_mut();
+    // Grown once rather than once per header.
+    headers.reserve(HEADERS.len() + 1);
+    for (name, value) in HEADERS.iter() {
+        headers.insert(name.clone(), value.clone());
+    }
+    if !headers.contains_key(CACHE_CONTROL) {
+        headers.insert(CACHE_CONTROL, HeaderValue::from_static(CACHE_CONTROL_VALUE));
+    }
     for name in REMOVED {
         headers.remove(*name);
     }
@@ -93,6 +106,25 @@ mod tests {
             assert_eq!(HeaderName::from_static(name).as_str(), *name);
             HeaderValue::from_static(value);
         }
+    }
+
+    #[test]
+    fn every_header_overrides_the_handlers_except_its_own_cache_control() {
+        let response = Response::builder()
+            .header("x-frame-options", "SAMEORIGIN")
+            .header(CACHE_CONTROL, "max-age=60")
+            .header("server", "some-framework/1.0")
+            .body(())
+            .unwrap();
+
+        let headers = set_headers(response).into_parts().0.headers;
+
+        for (name, value) in SECURITY_HEADERS {
+            let values: Vec<_> = headers.get_all(*name).iter().collect();
+            assert_eq!(values, [*value], "{name}");
+        }
+        assert_eq!(headers[CACHE_CONTROL], "max-age=60");
+        assert!(!headers.contains_key("server"));
     }
 
     #[test]

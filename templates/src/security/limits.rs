@@ -1,15 +1,23 @@
 //! Limits every request is held to, whatever features are on: the request
-//! headers ([`header_size`], in `security::wrap`), the body ([`BODY_LIMIT`])
-//! and the time a request may take ([`REQUEST_TIMEOUT`]), which `startup` puts
-//! next to the routes. hyper already refuses a request head larger than its
+//! headers ([`HeaderSizeLayer`]), the body ([`BODY_LIMIT`]) and the time a
+//! request may take ([`TimeoutLayer`]), all put around the routes by
+//! `security::wrap`. hyper already refuses a request head larger than its
 //! read buffer (about 400 KiB) or with more than 100 headers; the header check
 //! here is much tighter and answers with a problem document.
+//!
+//! Also [`CheckLayer`]: a check that answers some requests itself (the header
+//! size here, the CORS preflight in `cors`) and passes the others on. Unlike
+//! `axum::middleware::from_fn`, it neither clones the layers beneath nor boxes
+//! a future per request, and these checks run on every request.
 
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::extract::Request;
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use tower::{Layer, Service};
 
 use crate::error::ApiError;
 
@@ -28,15 +36,219 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// the rest, like the defaults of common proxies (nginx: 8–32 KiB).
 pub const MAX_HEADER_BYTES: usize = 16 * 1024;
 
-/// Answers 431 (RFC 6585) when the request's headers exceed [`MAX_HEADER_BYTES`].
-pub async fn header_size(request: Request, next: Next) -> Response {
-    let size: usize = request
-        .headers()
-        .iter()
-        .map(|(name, value)| name.as_str().len() + value.len())
-        .sum();
-    if size > MAX_HEADER_BYTES {
-        return ApiError::HeadersTooLarge.into_response();
+/// Decides, from the request alone, whether it goes on: `Err` is the answer.
+pub trait Check: Clone {
+    fn check(&self, request: &Request) -> Result<(), ApiError>;
+}
+
+/// Runs a [`Check`] before the layers beneath it.
+#[derive(Clone, Copy, Debug)]
+pub struct CheckLayer<C>(pub C);
+
+impl<S, C: Check> Layer<S> for CheckLayer<C> {
+    type Service = Checked<S, C>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        Checked {
+            inner,
+            check: self.0.clone(),
+        }
     }
-    next.run(request).await
+}
+
+/// The service of [`CheckLayer`].
+#[derive(Clone, Debug)]
+pub struct Checked<S, C> {
+    inner: S,
+    check: C,
+}
+
+impl<S, C> Service<Request> for Checked<S, C>
+where
+    S: Service<Request, Response = Response>,
+    C: Check,
+{
+    type Response = Response;
+    type Error = S::Error;
+    type Future = CheckedFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request) -> Self::Future {
+        match self.check.check(&request) {
+            Ok(()) => CheckedFuture::Passed {
+                future: self.inner.call(request),
+            },
+            Err(error) => CheckedFuture::Refused {
+                response: Some(error.into_response()),
+            },
+        }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// The answer of [`Checked`]: the refusal, or what the layers beneath say.
+    #[project = CheckedProjection]
+    pub enum CheckedFuture<F> {
+        Passed { #[pin] future: F },
+        Refused { response: Option<Response> },
+    }
+}
+
+impl<F, E> Future for CheckedFuture<F>
+where
+    F: Future<Output = Result<Response, E>>,
+{
+    type Output = Result<Response, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.project() {
+            CheckedProjection::Passed { future } => future.poll(cx),
+            CheckedProjection::Refused { response } => {
+                Poll::Ready(Ok(response.take().expect("a refusal is polled once")))
+            }
+        }
+    }
+}
+
+/// Answers 431 (RFC 6585) when the request's headers exceed [`MAX_HEADER_BYTES`].
+#[derive(Clone, Copy, Debug)]
+pub struct HeaderSize;
+
+impl Check for HeaderSize {
+    fn check(&self, request: &Request) -> Result<(), ApiError> {
+        let size: usize = request
+            .headers()
+            .iter()
+            .map(|(name, value)| name.as_str().len() + value.len())
+            .sum();
+        if size > MAX_HEADER_BYTES {
+            return Err(ApiError::HeadersTooLarge);
+        }
+        Ok(())
+    }
+}
+
+/// Abandons requests that take longer than its limit ([`REQUEST_TIMEOUT`])
+/// with a problem+json 503 (tower-http's `TimeoutLayer` would answer with an
+/// empty body).
+#[derive(Clone, Copy, Debug)]
+pub struct TimeoutLayer(pub Duration);
+
+impl<S> Layer<S> for TimeoutLayer {
+    type Service = Timeout<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        Timeout {
+            inner,
+            limit: self.0,
+        }
+    }
+}
+
+/// The service of [`TimeoutLayer`].
+#[derive(Clone, Debug)]
+pub struct Timeout<S> {
+    inner: S,
+    limit: Duration,
+}
+
+impl<S> Service<Request> for Timeout<S>
+where
+    S: Service<Request, Response = Response>,
+{
+    type Response = Response;
+    type Error = S::Error;
+    type Future = TimeoutFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request) -> Self::Future {
+        TimeoutFuture {
+            inner: tokio::time::timeout(self.limit, self.inner.call(request)),
+        }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// The answer of [`Timeout`].
+    pub struct TimeoutFuture<F> {
+        #[pin]
+        inner: tokio::time::Timeout<F>,
+    }
+}
+
+impl<F, E> Future for TimeoutFuture<F>
+where
+    F: Future<Output = Result<Response, E>>,
+{
+    type Output = Result<Response, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        self.project().inner.poll(cx).map(|result| match result {
+            Ok(response) => response,
+            Err(_elapsed) => Ok(ApiError::ServiceUnavailable(
+                "the request took too long".to_owned(),
+            )
+            .into_response()),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::Router;
+    use axum::http::StatusCode;
+    use axum::routing::get;
+    use tower::ServiceExt as _;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn a_request_over_the_time_limit_gets_a_503_problem() {
+        // A handler far slower than the limit; the limit is short so the test
+        // is quick, and the margin (50 ms against 60 s) makes it deterministic.
+        let app = Router::new()
+            .route(
+                "/slow",
+                get(|| async {
+                    tokio::time::sleep(Duration::from_secs(60)).await;
+                    "done"
+                }),
+            )
+            .layer(TimeoutLayer(Duration::from_millis(50)));
+        let request = axum::http::Request::get("/slow")
+            .body(axum::body::Body::empty())
+            .unwrap();
+
+        let response = app.oneshot(request).await.unwrap();
+
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(
+            response.headers()[axum::http::header::CONTENT_TYPE],
+            crate::error::PROBLEM_JSON
+        );
+    }
+
+    #[tokio::test]
+    async fn a_refused_check_answers_without_reaching_the_route() {
+        let app = Router::new()
+            .route("/", get(|| async { "reached" }))
+            .layer(CheckLayer(HeaderSize));
+        let request = axum::http::Request::get("/")
+            .header("x-large", "a".repeat(MAX_HEADER_BYTES))
+            .body(axum::body::Body::empty())
+            .unwrap();
+
+        let response = app.oneshot(request).await.unwrap();
+
+        assert_eq!(
+            response.status(),
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE
+        );
+    }
 }

@@ -32,8 +32,8 @@ async fn an_item_goes_through_create_read_list_update_and_delete() {
 
     // It is listed.
     let list: Value = app.list_items("").await.json().await.unwrap();
-    assert_eq!(list["total"], 1);
-    assert_eq!(list["items"][0], created);
+    assert_eq!(list["items"], json!([created]));
+    assert_eq!(list["next"], Value::Null);
 
     // Update: a full replacement, so the absent `notes` is cleared.
     let response = app.put_item(&id, &json!({ "name": "Renamed" })).await;
@@ -208,12 +208,12 @@ async fn sql_metacharacters_are_stored_verbatim_and_harm_nothing() {
     assert_eq!(fetched["notes"], notes);
     // The table is still there and still holds the item.
     let list: Value = app.list_items("").await.json().await.unwrap();
-    assert_eq!(list["total"], 1);
+    assert_eq!(list["items"].as_array().unwrap().len(), 1);
     assert_eq!(list["items"][0]["name"], name);
 }
 
 #[tokio::test]
-async fn the_list_is_paginated_in_creation_order() {
+async fn the_list_is_paginated_in_creation_order_by_the_next_cursor() {
     let app = spawn_app().await;
     let mut ids = Vec::new();
     for n in 0..5 {
@@ -223,32 +223,57 @@ async fn the_list_is_paginated_in_creation_order() {
         ids.push(id_of(&item));
     }
 
-    let page: Value = app
-        .list_items("?limit=2&offset=1")
+    // Pages of 2 follow each other through `next`, until a page has none.
+    let mut listed = Vec::new();
+    let mut query = "?limit=2".to_owned();
+    let mut pages = 0;
+    loop {
+        let page: Value = app.list_items(&query).await.json().await.unwrap();
+        assert_eq!(page["limit"], 2);
+        pages += 1;
+        for item in page["items"].as_array().unwrap() {
+            listed.push(item["id"].as_str().unwrap().to_owned());
+        }
+        match page["next"].as_str() {
+            Some(next) => query = format!("?limit=2&after={next}"),
+            None => break,
+        }
+    }
+    assert_eq!(listed, ids);
+    assert_eq!(pages, 3);
+
+    // Defaults: a page of 20, so everything and no next page.
+    let all: Value = app.list_items("").await.json().await.unwrap();
+    assert_eq!(all["limit"], 20);
+    assert_eq!(all["items"].as_array().unwrap().len(), 5);
+    assert_eq!(all["next"], Value::Null);
+
+    // An item added meanwhile shows up on the page it belongs to, and none
+    // is listed twice: the cursor names an item, not a position.
+    let first: Value = app.list_items("?limit=2").await.json().await.unwrap();
+    let added = id_of(&app.create_item(&json!({ "name": "late" })).await);
+    let after = first["next"].as_str().unwrap();
+    let rest: Value = app
+        .list_items(&format!("?limit=10&after={after}"))
         .await
         .json()
         .await
         .unwrap();
-
-    assert_eq!(page["limit"], 2);
-    assert_eq!(page["offset"], 1);
-    assert_eq!(page["total"], 5);
-    let page_ids: Vec<&str> = page["items"]
+    let rest_ids: Vec<&str> = rest["items"]
         .as_array()
         .unwrap()
         .iter()
         .map(|item| item["id"].as_str().unwrap())
         .collect();
-    assert_eq!(page_ids, [ids[1].as_str(), ids[2].as_str()]);
-
-    // Defaults, and an offset past the end.
-    let all: Value = app.list_items("").await.json().await.unwrap();
-    assert_eq!(all["limit"], 20);
-    assert_eq!(all["offset"], 0);
-    assert_eq!(all["items"].as_array().unwrap().len(), 5);
-    let past: Value = app.list_items("?offset=10").await.json().await.unwrap();
-    assert_eq!(past["items"], json!([]));
-    assert_eq!(past["total"], 5);
+    assert_eq!(
+        rest_ids,
+        [
+            ids[2].as_str(),
+            ids[3].as_str(),
+            ids[4].as_str(),
+            added.as_str()
+        ]
+    );
 }
 
 #[tokio::test]
@@ -262,14 +287,14 @@ async fn a_limit_over_the_maximum_is_rejected_naming_the_parameter() {
 }
 
 #[tokio::test]
-async fn a_negative_offset_or_limit_is_rejected_naming_the_parameter() {
+async fn a_negative_limit_or_a_made_up_cursor_is_rejected_naming_the_parameter() {
     let app = spawn_app().await;
 
-    let response = app.list_items("?limit=-1&offset=-5").await;
+    let response = app.list_items("?limit=-1&after=5").await;
 
     let body = assert_problem(response, StatusCode::UNPROCESSABLE_ENTITY).await;
     assert_eq!(body["errors"][0]["parameter"], "limit");
-    assert_eq!(body["errors"][1]["parameter"], "offset");
+    assert_eq!(body["errors"][1]["parameter"], "after");
 }
 
 #[tokio::test]
