@@ -16,6 +16,8 @@ pub use pool::Pool;
 
 /// The sqlx pool of this database.
 pub type SqlPool = sqlx::PgPool;
+/// A row of a query result of this database.
+pub type SqlRow = sqlx::postgres::PgRow;
 
 /// The SQL files in `migrations/postgres/`, compiled into the binary so a
 /// deployment is a single file. `build.rs` makes cargo rebuild when a migration

@@ -16,6 +16,8 @@ pub use pool::Pool;
 
 /// The sqlx pool of this database.
 pub type SqlPool = sqlx::SqlitePool;
+/// A row of a query result of this database.
+pub type SqlRow = sqlx::sqlite::SqliteRow;
 
 /// The SQL files in `migrations/sqlite/`, compiled into the binary so a
 /// deployment is a single file. `build.rs` makes cargo rebuild when a migration

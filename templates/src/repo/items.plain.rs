@@ -4,9 +4,10 @@
 
 use chrono::{DateTime, SubsecRound, Utc};
 use serde::Serialize;
+use sqlx::Row as _;
 use uuid::Uuid;
 
-use crate::db::Pool;
+use crate::db::{Pool, SqlRow};
 
 /// An item as the rest of the service sees it (and as the API returns it).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -31,7 +32,7 @@ pub type Result<T, E = sqlx::Error> = std::result::Result<T, E>;
 
 /// A row as stored. Kept separate from [`Item`] so stored representations can
 /// differ from the API's (an encrypted `notes` would be decrypted here).
-#[derive(sqlx::FromRow)]
+/// Every query selects its columns in this order (see its `FromRow`).
 struct ItemRow {
     id: Uuid,
     name: String,
@@ -39,6 +40,21 @@ struct ItemRow {
     owner: String,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
+}
+
+/// By position, in the order of the fields: a list of 20 rows would look up
+/// each of their columns by name otherwise.
+impl sqlx::FromRow<'_, SqlRow> for ItemRow {
+    fn from_row(row: &SqlRow) -> sqlx::Result<Self> {
+        Ok(Self {
+            id: row.try_get(0)?,
+            name: row.try_get(1)?,
+            notes: row.try_get(2)?,
+            owner: row.try_get(3)?,
+            created_at: row.try_get(4)?,
+            updated_at: row.try_get(5)?,
+        })
+    }
 }
 
 impl From<ItemRow> for Item {

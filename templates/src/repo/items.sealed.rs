@@ -9,10 +9,11 @@
 
 use chrono::{DateTime, SubsecRound, Utc};
 use serde::Serialize;
+use sqlx::Row as _;
 use uuid::Uuid;
 
 use crate::crypto::{CryptoError, Keyring};
-use crate::db::Pool;
+use crate::db::{Pool, SqlRow};
 use crate::error::ApiError;
 
 /// An item as the rest of the service sees it (and as the API returns it).
@@ -67,8 +68,8 @@ fn notes_context(id: Uuid) -> Vec<u8> {
     context
 }
 
-/// A row as stored: `notes` sealed (see the module documentation).
-#[derive(sqlx::FromRow)]
+/// A row as stored: `notes` sealed (see the module documentation). Every
+/// query selects its columns in this order (see its `FromRow`).
 struct ItemRow {
     id: Uuid,
     name: String,
@@ -77,6 +78,22 @@ struct ItemRow {
     owner: String,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
+}
+
+/// By position, in the order of the fields: a list of 20 rows would look up
+/// each of their columns by name otherwise.
+impl sqlx::FromRow<'_, SqlRow> for ItemRow {
+    fn from_row(row: &SqlRow) -> sqlx::Result<Self> {
+        Ok(Self {
+            id: row.try_get(0)?,
+            name: row.try_get(1)?,
+            notes: row.try_get(2)?,
+            notes_key_id: row.try_get(3)?,
+            owner: row.try_get(4)?,
+            created_at: row.try_get(5)?,
+            updated_at: row.try_get(6)?,
+        })
+    }
 }
 
 impl ItemRow {
