@@ -24,7 +24,9 @@ pub struct Item {
     pub notes: Option<String>,
     /// The subject of the principal that created the item.
     pub owner: String,
+    #[serde(serialize_with = "super::rfc3339")]
     pub created_at: DateTime<Utc>,
+    #[serde(serialize_with = "super::rfc3339")]
     pub updated_at: DateTime<Utc>,
 }
 
