@@ -13,7 +13,11 @@
 //!    future (both with the leeway);
 //! 5. what jsonwebtoken does not check: `exp`, `nbf` and `iat` are JSON numbers
 //!    (a string `exp` is a malformed token), `iat` not in the future, `iss` a
-//!    single string, `sub` a non-empty string.
+//!    single string, `sub` a non-empty string;
+//! 6. that it is an access token and not an ID token (or another token the
+//!    provider signs) with our audience, by the provider's own marks
+//!    (`roles::not_an_access_token`): Keycloak's payload `typ: Bearer`, no
+//!    ID-token-only claim (`nonce`, `at_hash`, `c_hash`) for the others.
 //!
 //! ID tokens and back-channel logout tokens (browser logins) go through the
 //! same checks, with their own audience (the client), `typ` values and
@@ -36,7 +40,7 @@ use serde_json::{Map, Value};
 use super::Principal;
 use super::claims::strings;
 use super::keys::{KeyStore, Lookup, SigningKey};
-use super::roles::RoleMapping;
+use super::roles::{self, RoleMapping};
 use crate::config::AuthSettings;
 
 /// Why a request carries no usable token. The text of each reason is for the
@@ -135,6 +139,11 @@ impl Verifier {
     async fn verify_uncached(&self, token: &str) -> Result<Verified, Rejection> {
         let checked = self.check(token, &ACCESS_TOKEN, &self.audience).await?;
         let claims = checked.claims;
+        // An ID token (or another signed token of the provider) with our
+        // audience is not a credential for the API: see `roles`.
+        if let Some(reason) = roles::not_an_access_token(&claims) {
+            return Err(invalid(reason));
+        }
         let exp = numeric_date(&claims, "exp")?.ok_or_else(|| invalid("no `exp`"))?;
         let subject = subject(&claims)?;
         let principal = Principal {
