@@ -313,8 +313,19 @@ pub const RULES: &[Rule] = &[
         "tests/api/encryption.rs.jinja",
         When::Feature(Feature::Encryption),
     ),
-    // The tamper-evident audit log and `<binary> audit verify`.
+    // The tamper-evident audit log and `<binary> audit verify`; what a
+    // request records of the data it touches goes there, when there is one.
     only("src/audit/", When::Feature(Feature::AuditLog)),
+    variant(
+        "src/journal.audit.rs",
+        When::Feature(Feature::AuditLog),
+        "src/journal.rs",
+    ),
+    variant(
+        "src/journal.none.rs",
+        When::Without(Feature::AuditLog),
+        "src/journal.rs",
+    ),
     only("tests/api/audit.rs.jinja", When::Feature(Feature::AuditLog)),
     // Browser sessions: the login flow, the session store, its table, and
     // who is calling: a bearer token, or else a session cookie. Their events

@@ -224,12 +224,18 @@ mod tests {
             let message = error.to_string();
             assert_eq!(invalid_var(Err(error)), "AUTH_ISSUER_URL", "{local}");
             assert!(message.contains("loopback"), "{message}");
-            assert!(message.contains("production identity provider"), "{message}");
+            assert!(
+                message.contains("production identity provider"),
+                "{message}"
+            );
         }
         assert!(
             settings(&[
                 ("APP_ENV", "production"),
-                ("AUTH_ISSUER_URL", "https://localhost.example.com/realms/main"),
+                (
+                    "AUTH_ISSUER_URL",
+                    "https://localhost.example.com/realms/main"
+                ),
             ])
             .is_ok()
         );
