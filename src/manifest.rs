@@ -134,6 +134,8 @@ pub const RULES: &[Rule] = &[
     parts("README/"),
     only("deploy/keycloak/", KEYCLOAK),
     only("deploy/authentik/", AUTHENTIK),
+    // The service's least-privilege role in compose.yaml's PostgreSQL.
+    only("deploy/postgres/", POSTGRES),
     // Where each identity provider puts the roles: its variables and the code
     // that reads its tokens.
     variant(
@@ -363,6 +365,14 @@ pub const RULES: &[Rule] = &[
     ),
     only(
         "migrations/postgres/0003_create_sessions.sql",
+        When::Feature(Feature::Session),
+    ),
+    only(
+        "migrations/sqlite/0004_create_used_logout_tokens.sql",
+        When::Feature(Feature::Session),
+    ),
+    only(
+        "migrations/postgres/0004_create_used_logout_tokens.sql",
         When::Feature(Feature::Session),
     ),
     only(
