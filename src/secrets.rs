@@ -147,7 +147,7 @@ mod tests {
     fn every_secret_is_distinct_long_and_alphanumeric() {
         let secrets = Secrets::from_os_rng(ROLES);
         let values = secrets.values();
-        assert_eq!(values.len(), 6 + ROLES.len());
+        assert_eq!(values.len(), 7 + ROLES.len());
         let key = base64::engine::general_purpose::STANDARD
             .decode(&secrets.data_encryption_key)
             .unwrap();
