@@ -1,9 +1,9 @@
 //! How connections are held (see `security::connections`).
 //!
-//! | variable                           | meaning                                                                                               | default |
-//! | ---------------------------------- | ----------------------------------------------------------------------------------------------------- | ------- |
-//! | `HTTP_HEADER_READ_TIMEOUT_SECONDS` | a request's head (and the TLS handshake) must arrive within this time of connecting, or of the previous response on a kept-alive connection: it is also the keep-alive idle time | `10`    |
-//! | `HTTP_MAX_CONNECTIONS`             | connections served at once; more wait in the kernel's queue until one closes                          | `512`   |
+//! | variable                           | meaning                                                                                                                                                                                  | default |
+//! | ---------------------------------- | ---------------------------------------------------------------------------------------------------------------------------------------------------------------------------------------- | ------- |
+//! | `HTTP_HEADER_READ_TIMEOUT_SECONDS` | a request's head (and the TLS handshake) must arrive within this time of connecting, or of the previous response on a kept-alive connection: it is also the keep-alive idle time (1–300) | `10`    |
+//! | `HTTP_MAX_CONNECTIONS`             | connections served at once; more wait in the kernel's queue until one closes                                                                                                             | `512`   |
 
 use std::time::Duration;
 
