@@ -19,6 +19,9 @@ pub type SqlPool = sqlx::SqlitePool;
 /// A row of a query result of this database.
 pub type SqlRow = sqlx::sqlite::SqliteRow;
 
+/// A transaction of this database.
+pub type Tx = sqlx::Transaction<'static, sqlx::Sqlite>;
+
 /// The SQL files in `migrations/sqlite/`, compiled into the binary so a
 /// deployment is a single file. `build.rs` makes cargo rebuild when a migration
 /// is added.
@@ -91,6 +94,15 @@ pub async fn connect(settings: &DatabaseSettings) -> Result<Pool, DbError> {
 #[cfg(test)]
 fn lazy_for_tests() -> SqlPool {
     SqlPool::connect_lazy("sqlite::memory:").expect("a valid test database URL")
+}
+
+/// Starts a transaction that writes. `BEGIN IMMEDIATE` takes SQLite's write
+/// lock now rather than at the first write, so a transaction that reads
+/// before it writes (the audit chain reads its last row) never sees a row
+/// another writer is about to replace, and never fails half-way to upgrade
+/// its lock.
+pub async fn begin_write(pool: &Pool) -> Result<Tx, sqlx::Error> {
+    pool.sql().begin_with("BEGIN IMMEDIATE").await
 }
 
 /// Applies the embedded migrations that have not run yet.

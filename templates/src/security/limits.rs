@@ -1,20 +1,26 @@
 //! Limits every request is held to, whatever features are on: the request
-//! headers ([`HeaderSizeLayer`]), the body ([`BODY_LIMIT`]) and the time a
-//! request may take ([`TimeoutLayer`]), all put around the routes by
-//! `security::wrap`. hyper already refuses a request head larger than its
-//! read buffer (about 400 KiB) or with more than 100 headers; the header check
-//! here is much tighter and answers with a problem document.
+//! head ([`RequestHead`]: the headers' count and size, and a declared body
+//! size), the body ([`BODY_LIMIT`]) and the time a request may take
+//! ([`TimeoutLayer`]), all put around the routes by `security::wrap`.
 //!
-//! Also [`CheckLayer`]: a check that answers some requests itself (the header
-//! size here, the CORS preflight in `cors`) and passes the others on. Unlike
-//! `axum::middleware::from_fn`, it neither clones the layers beneath nor boxes
-//! a future per request, and these checks run on every request.
+//! hyper's parser is configured (`security::connections`) to let through more
+//! than these limits, so that the refusal is this application's: a problem
+//! document with the security headers. What is beyond the parser's own limits
+//! ([`PARSER_MAX_HEADERS`] headers, a head over about 400 KiB) or is not HTTP
+//! (an invalid byte in a header, two different `Content-Length`s) can only be
+//! refused by the parser: a bare 400 or 431 and the connection closed.
+//!
+//! Also [`CheckLayer`]: a check that answers some requests itself (the request
+//! head here) and passes the others on. Unlike `axum::middleware::from_fn`, it
+//! neither clones the layers beneath nor boxes a future per request, and these
+//! checks run on every request.
 
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
+use axum::body::HttpBody;
 use axum::extract::Request;
 use axum::response::{IntoResponse, Response};
 use tower::{Layer, Service};
@@ -113,19 +119,40 @@ where
     }
 }
 
-/// Answers 431 (RFC 6585) when the request's headers exceed [`MAX_HEADER_BYTES`].
-#[derive(Clone, Copy, Debug)]
-pub struct HeaderSize;
+/// The most header lines accepted (hyper's own default limit, now enforced
+/// here so that the refusal carries a problem document).
+pub const MAX_HEADERS: usize = 100;
+/// The most header lines hyper's parser reads before it refuses by itself
+/// (a bare 431). Above [`MAX_HEADERS`] so that the application answers first;
+/// bounded because hyper allocates room for this many per request.
+pub const PARSER_MAX_HEADERS: usize = 256;
 
-impl Check for HeaderSize {
+/// Refuses a request from its head alone, before any handler runs and before
+/// a byte of the body is read:
+/// - 431 (RFC 6585) when it has more than [`MAX_HEADERS`] headers or more
+///   than [`MAX_HEADER_BYTES`] of them;
+/// - 413 when its `Content-Length` is above [`BODY_LIMIT`]: the body is never
+///   read, so with `Expect: 100-continue` no `100 Continue` is sent either.
+#[derive(Clone, Copy, Debug)]
+pub struct RequestHead;
+
+impl Check for RequestHead {
     fn check(&self, request: &Request) -> Result<(), ApiError> {
-        let size: usize = request
-            .headers()
+        let headers = request.headers();
+        if headers.len() > MAX_HEADERS {
+            return Err(ApiError::HeadersTooLarge);
+        }
+        let size: usize = headers
             .iter()
             .map(|(name, value)| name.as_str().len() + value.len())
             .sum();
         if size > MAX_HEADER_BYTES {
             return Err(ApiError::HeadersTooLarge);
+        }
+        // hyper's body knows its `Content-Length` (a chunked body's lower bound
+        // is 0: it is limited while it is read).
+        if request.body().size_hint().lower() > BODY_LIMIT as u64 {
+            return Err(ApiError::PayloadTooLarge);
         }
         Ok(())
     }
@@ -238,7 +265,7 @@ mod tests {
     async fn a_refused_check_answers_without_reaching_the_route() {
         let app = Router::new()
             .route("/", get(|| async { "reached" }))
-            .layer(CheckLayer(HeaderSize));
+            .layer(CheckLayer(RequestHead));
         let request = axum::http::Request::get("/")
             .header("x-large", "a".repeat(MAX_HEADER_BYTES))
             .body(axum::body::Body::empty())
