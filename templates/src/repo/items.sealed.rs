@@ -283,10 +283,7 @@ pub async fn list(
             .await?
         }
     };
-    Ok(rows
-        .into_iter()
-        .map(|row| row.open(pool.keys()))
-        .collect())
+    Ok(rows.into_iter().map(|row| row.open(pool.keys())).collect())
 }
 
 /// Replaces `name` and `notes`; `None` when there is no such item.
