@@ -199,7 +199,9 @@ fn psql(url: &str, args: &[&str]) -> Result<String, String> {
         .args(["--no-psqlrc", "--set", "ON_ERROR_STOP=1", "-At", url])
         .args(args)
         .output()
-        .expect("run psql (install the PostgreSQL client, e.g. `apt-get install postgresql-client`)");
+        .expect(
+            "run psql (install the PostgreSQL client, e.g. `apt-get install postgresql-client`)",
+        );
     let text = format!(
         "{}{}",
         String::from_utf8_lossy(&output.stdout),
@@ -309,7 +311,10 @@ fn the_compose_postgres_gives_the_service_a_role_that_owns_its_schema_and_nothin
     assert_eq!(attributes.trim(), "f|f|f|f");
     let schema = psql(
         &service,
-        &["-c", "SELECT schemaname FROM pg_tables WHERE tablename = 'items'"],
+        &[
+            "-c",
+            "SELECT schemaname FROM pg_tables WHERE tablename = 'items'",
+        ],
     )
     .unwrap();
     assert_eq!(schema.trim(), role);
@@ -321,7 +326,10 @@ fn the_compose_postgres_gives_the_service_a_role_that_owns_its_schema_and_nothin
         "CREATE ROLE another".to_owned(),
     ] {
         let refused = psql(&service, &["-c", &statement]).expect_err(&statement);
-        assert!(refused.contains("permission denied"), "{statement}: {refused}");
+        assert!(
+            refused.contains("permission denied"),
+            "{statement}: {refused}"
+        );
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }
