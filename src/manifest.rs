@@ -226,6 +226,14 @@ pub const RULES: &[Rule] = &[
     only("src/config/cors.rs", When::Feature(Feature::Cors)),
     only("src/security/cors.rs", When::Feature(Feature::Cors)),
     only("tests/api/security/cors.rs", When::Feature(Feature::Cors)),
+    // Preflights pay the per-IP rate limit: both features.
+    only(
+        "tests/api/security/preflight.rs",
+        When::All(&[
+            When::Feature(Feature::Cors),
+            When::Feature(Feature::RateLimit),
+        ]),
+    ),
     only("src/security/headers.rs", When::Feature(Feature::Headers)),
     only(
         "tests/api/security/headers.rs.jinja",

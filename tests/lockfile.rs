@@ -143,12 +143,18 @@ fn dependency_sets_by(by_lock: bool) -> Vec<DependencySet> {
                     .filter(|feature| conditioned.contains(feature))
                     .collect();
                 if seen.insert((dependencies_of(&cargo_toml), lock_features)) {
-                    let files = render(&[LOCK_FILE]);
+                    // A refresh (`by_lock` off) needs no rendered lock: the
+                    // shipped one may not fit a new dependency yet.
+                    let lock = if by_lock {
+                        String::from_utf8(render(&[LOCK_FILE])[LOCK_FILE].clone()).unwrap()
+                    } else {
+                        String::new()
+                    };
                     sets.push(DependencySet {
                         database,
                         features: features.clone(),
                         cargo_toml,
-                        lock: String::from_utf8(files[LOCK_FILE].clone()).unwrap(),
+                        lock,
                     });
                 }
             }
