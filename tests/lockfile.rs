@@ -143,12 +143,19 @@ fn dependency_sets_by(by_lock: bool) -> Vec<DependencySet> {
                     .filter(|feature| conditioned.contains(feature))
                     .collect();
                 if seen.insert((dependencies_of(&cargo_toml), lock_features)) {
-                    let files = render(&[LOCK_FILE]);
+                    // A refresh (`!by_lock`) makes the locks: the ones shipped
+                    // may lack a dependency just added, and are not needed.
+                    let lock = if by_lock {
+                        let files = render(&[LOCK_FILE]);
+                        String::from_utf8(files[LOCK_FILE].clone()).unwrap()
+                    } else {
+                        String::new()
+                    };
                     sets.push(DependencySet {
                         database,
                         features: features.clone(),
                         cargo_toml,
-                        lock: String::from_utf8(files[LOCK_FILE].clone()).unwrap(),
+                        lock,
                     });
                 }
             }

@@ -9,7 +9,7 @@ use uuid::Uuid;
 use crate::db::Pool;
 
 /// An item as the rest of the service sees it (and as the API returns it).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Item {
     pub id: Uuid,
     pub name: String,
