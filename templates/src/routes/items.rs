@@ -27,16 +27,24 @@ pub const MAX_LIMIT: i64 = 100;
 
 /// Paths are relative: these routes are nested under `/api`. Each declares
 /// the permission it needs (`config/rbac.toml` says which roles hold it);
-/// each handler's `#[utoipa::path]` says its method, path and responses.
+/// each handler's `#[utoipa::path]` describes it (the same method and path).
 pub fn routes() -> Routes {
     Routes::new()
-        .route(require("items:read"), documented!(list_items))
-        .route(require("items:write"), documented!(create_item))
-        .route(require("items:read"), documented!(get_item))
+        .get("/items", require("items:read"), documented!(list_items))
+        .post("/items", require("items:write"), documented!(create_item))
+        .get("/items/{id}", require("items:read"), documented!(get_item))
         // Editors may change the items they own; `items:write-any` (admin)
         // any item: see `update_item`.
-        .route(require("items:write"), documented!(update_item))
-        .route(require("items:delete"), documented!(delete_item))
+        .put(
+            "/items/{id}",
+            require("items:write"),
+            documented!(update_item),
+        )
+        .delete(
+            "/items/{id}",
+            require("items:delete"),
+            documented!(delete_item),
+        )
 }
 
 /// The permission to change items owned by someone else.

@@ -13,7 +13,7 @@ use crate::routes::access::{Routes, authenticated};
 /// Paths are relative: this route is nested under `/api`. Any authenticated
 /// caller may ask who it is, whatever its roles.
 pub fn routes() -> Routes {
-    Routes::new().route(authenticated(), documented!(me))
+    Routes::new().get("/me", authenticated(), documented!(me))
 }
 
 /// The body of `GET /api/me`.

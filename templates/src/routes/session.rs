@@ -36,10 +36,14 @@ const MAX_RETURN_TO_LEN: usize = 2048;
 
 pub fn routes() -> Routes {
     Routes::new()
-        .route(public(), documented!(login))
-        .route(public(), documented!(callback))
-        .route(public(), documented!(logout))
-        .route(public(), documented!(backchannel_logout))
+        .get("/auth/login", public(), documented!(login))
+        .get("/auth/callback", public(), documented!(callback))
+        .post("/auth/logout", public(), documented!(logout))
+        .post(
+            "/auth/backchannel-logout",
+            public(),
+            documented!(backchannel_logout),
+        )
 }
 
 #[derive(Debug, Default, Deserialize, IntoParams)]
