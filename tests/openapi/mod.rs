@@ -54,9 +54,10 @@ pub fn probe(variant: &Variant, project: &Path, target_dir: &Path) -> Result<(),
     let answers = Project::open(project)
         .map_err(|e| format!("{e:#}"))?
         .answers;
-    let binary = target_dir
-        .join("debug")
-        .join(format!("{}{}", answers.name, std::env::consts::EXE_SUFFIX));
+    let binary =
+        target_dir
+            .join("debug")
+            .join(format!("{}{}", answers.name, std::env::consts::EXE_SUFFIX));
     let logs = project.with_file_name(format!("{}-openapi-probe", variant.name));
     if logs.exists() {
         std::fs::remove_dir_all(&logs).map_err(|e| format!("{}: {e}", logs.display()))?;
@@ -99,7 +100,10 @@ pub fn probe(variant: &Variant, project: &Path, target_dir: &Path) -> Result<(),
     let service = format!("http://127.0.0.1:{service_port}");
     let mut env = vec![
         ("BIND_ADDR", format!("127.0.0.1:{service_port}")),
-        ("DATABASE_URL", database_url(variant, answers.database, &logs)?),
+        (
+            "DATABASE_URL",
+            database_url(variant, answers.database, &logs)?,
+        ),
         // Schemathesis is one client sending hundreds of requests a second:
         // the 429s it would meet otherwise are documented, but they would
         // stand in the way of every other answer.
@@ -111,12 +115,7 @@ pub fn probe(variant: &Variant, project: &Path, target_dir: &Path) -> Result<(),
     }
     let env_pairs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let issuer = DevProvider::free_issuer(project)?;
-    let provider = DevProvider::start_at(
-        project,
-        &issuer,
-        logs.join("provider.log"),
-        &env_pairs,
-    )?;
+    let provider = DevProvider::start_at(project, &issuer, logs.join("provider.log"), &env_pairs)?;
     let mut command = Command::new(&binary);
     command.current_dir(project);
     for var in PROVIDER_VARS {
