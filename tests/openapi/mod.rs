@@ -211,17 +211,22 @@ fn database_url(variant: &Variant, database: Database, logs: &Path) -> Result<St
     }
 }
 
-/// Schemathesis' own count of operations and test cases.
+/// Schemathesis' own count of operations and test cases: the lines under
+/// its summary's `API Operations:` and `Test cases:`.
 fn summary(output: &str) -> String {
-    output
-        .lines()
-        .filter(|line| {
-            let line = line.trim_start();
-            line.starts_with("API Operations:") || line.starts_with("Test cases:")
-        })
-        .map(str::trim)
-        .collect::<Vec<_>>()
-        .join("; ")
+    let lines: Vec<&str> = output.lines().map(str::trim).collect();
+    let mut out = Vec::new();
+    for (index, line) in lines.iter().enumerate() {
+        if line.starts_with("Tested:") {
+            out.push(format!("operations {line}"));
+        }
+        if *line == "Test cases:"
+            && let Some(next) = lines.get(index + 1)
+        {
+            out.push(format!("test cases: {next}"));
+        }
+    }
+    out.join("; ")
 }
 
 fn tail_of(text: &str, lines: usize) -> String {
