@@ -528,6 +528,59 @@ fn template_errors(errors: Vec<String>) -> UserError {
     .with_detail(errors.join("\n"))
 }
 
+/// Names a project cannot take because generated projects already use
+/// them for something else, each with what it is: the modules at the root of
+/// the crate and of its integration tests (`tests/api/audit.rs`: a crate
+/// named `audit` would make `use audit::…` ambiguous there) and the packages
+/// of the shipped locks (a package cannot depend on one with its own name).
+/// Taken from the templates and locks themselves, so it cannot fall behind
+/// them.
+pub fn taken_names() -> &'static BTreeMap<String, String> {
+    static TAKEN: std::sync::OnceLock<BTreeMap<String, String>> = std::sync::OnceLock::new();
+    TAKEN.get_or_init(|| {
+        let mut taken = BTreeMap::new();
+        let files = template_files(&TEMPLATES);
+        // Every path a template can be written to, whatever the answers.
+        let outputs: Vec<String> = files
+            .iter()
+            .map(|(template, _)| {
+                manifest::RULES
+                    .iter()
+                    .filter(|rule| manifest::covers(rule.template, template))
+                    .find_map(|rule| match rule.output {
+                        manifest::Output::As(path) => Some(path.to_owned()),
+                        _ => None,
+                    })
+                    .unwrap_or_else(|| manifest::output_path(template).to_owned())
+            })
+            .collect();
+        for dir in ["src", "tests/api"] {
+            for module in modules(&outputs, dir) {
+                let what = format!("the name of a module in generated projects (`{dir}/{module}`)");
+                taken.entry(module).or_insert(what);
+            }
+        }
+        for (template, file) in &files {
+            if !template.starts_with("lockfile/") || !template.ends_with(".lock") {
+                continue;
+            }
+            let text = file.contents_utf8().unwrap_or_default();
+            let Ok(lock) = lockfile::Lock::parse(text) else {
+                continue;
+            };
+            // The root package (no source) is the project itself.
+            for package in lock.packages.iter().filter(|p| p.source.is_some()) {
+                let what = format!(
+                    "the name of a dependency of generated projects (`{}`)",
+                    package.name
+                );
+                taken.entry(package.name.replace('-', "_")).or_insert(what);
+            }
+        }
+        taken
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

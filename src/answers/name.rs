@@ -153,6 +153,9 @@ fn broken_rule(name: &str) -> Option<String> {
     if WINDOWS_RESERVED.contains(&name) {
         return Some(format!("`{name}` is a reserved file name on Windows"));
     }
+    if let Some(what) = crate::render::taken_names().get(&crate_name) {
+        return Some(format!("`{crate_name}` is already {what}"));
+    }
     None
 }
 
@@ -231,6 +234,27 @@ mod tests {
         assert!(rule("con").contains("Windows"));
         assert!(rule(&"a".repeat(31)).contains("maximum is 30"));
         assert!(ProjectName::parse(&"a".repeat(30)).is_ok());
+    }
+
+    #[test]
+    fn names_of_generated_modules_and_dependencies_are_refused_with_a_suggestion() {
+        // A crate named like a module of its own tests makes `use audit::…`
+        // ambiguous there; one named like a dependency cannot depend on it.
+        for (name, named) in [
+            ("audit", "module"),
+            ("health", "`tests/api/health`"),
+            ("config", "`src/config`"),
+            ("axum", "dependency"),
+            ("serde-json", "dependency"),
+        ] {
+            assert!(rule(name).contains(named), "{name}: {}", rule(name));
+        }
+        let error = ProjectName::parse("audit").unwrap_err();
+        assert_eq!(error.suggestion.as_deref(), Some("audit-api"));
+        // Names that only contain a taken one stay free.
+        for name in ["audit-log-api", "my-items", "shop"] {
+            assert!(ProjectName::parse(name).is_ok(), "{name}");
+        }
     }
 
     #[test]
