@@ -134,6 +134,8 @@ pub const RULES: &[Rule] = &[
     parts("README/"),
     only("deploy/keycloak/", KEYCLOAK),
     only("deploy/authentik/", AUTHENTIK),
+    // The service's least-privilege role in compose.yaml's PostgreSQL.
+    only("deploy/postgres/", POSTGRES),
     // Where each identity provider puts the roles: its variables and the code
     // that reads its tokens.
     variant(
@@ -224,6 +226,14 @@ pub const RULES: &[Rule] = &[
     only("src/config/cors.rs", When::Feature(Feature::Cors)),
     only("src/security/cors.rs", When::Feature(Feature::Cors)),
     only("tests/api/security/cors.rs", When::Feature(Feature::Cors)),
+    // Preflights pay the per-IP rate limit: both features.
+    only(
+        "tests/api/security/preflight.rs",
+        When::All(&[
+            When::Feature(Feature::Cors),
+            When::Feature(Feature::RateLimit),
+        ]),
+    ),
     only("src/security/headers.rs", When::Feature(Feature::Headers)),
     only(
         "tests/api/security/headers.rs.jinja",
@@ -313,8 +323,19 @@ pub const RULES: &[Rule] = &[
         "tests/api/encryption.rs.jinja",
         When::Feature(Feature::Encryption),
     ),
-    // The tamper-evident audit log and `<binary> audit verify`.
+    // The tamper-evident audit log and `<binary> audit verify`; what a
+    // request records of the data it touches goes there, when there is one.
     only("src/audit/", When::Feature(Feature::AuditLog)),
+    variant(
+        "src/journal.audit.rs",
+        When::Feature(Feature::AuditLog),
+        "src/journal.rs",
+    ),
+    variant(
+        "src/journal.none.rs",
+        When::Without(Feature::AuditLog),
+        "src/journal.rs",
+    ),
     only("tests/api/audit.rs.jinja", When::Feature(Feature::AuditLog)),
     // Browser sessions: the login flow, the session store, its table, and
     // who is calling: a bearer token, or else a session cookie. Their events
@@ -352,6 +373,14 @@ pub const RULES: &[Rule] = &[
     ),
     only(
         "migrations/postgres/0003_create_sessions.sql",
+        When::Feature(Feature::Session),
+    ),
+    only(
+        "migrations/sqlite/0004_create_used_logout_tokens.sql",
+        When::Feature(Feature::Session),
+    ),
+    only(
+        "migrations/postgres/0004_create_used_logout_tokens.sql",
         When::Feature(Feature::Session),
     ),
     only(

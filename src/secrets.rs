@@ -39,8 +39,12 @@ pub struct Secrets {
     pub idp_secret_key: String,
     /// The password of the IdP's own database container.
     pub idp_database_password: String,
-    /// The password of the local PostgreSQL of compose.yaml (`--db postgres`).
+    /// The superuser password of the local PostgreSQL of compose.yaml
+    /// (`--db postgres`): for its set-up script and the tests' databases.
     pub database_password: String,
+    /// The password of the service's own role in that PostgreSQL, which owns
+    /// the service's schema and nothing else (`deploy/postgres/`).
+    pub app_database_password: String,
     /// A 256-bit AES key, standard base64: the local `DATA_ENCRYPTION_KEYS`
     /// (feature `encryption`). Never the placeholder of `.env.example`.
     pub data_encryption_key: String,
@@ -67,6 +71,8 @@ impl Secrets {
         let mut key = [0u8; DATA_KEY_BYTES];
         rng.fill_bytes(&mut key);
         let data_encryption_key = base64::engine::general_purpose::STANDARD.encode(key);
+        // After the key, for the same reason.
+        let app_database_password = Alphanumeric.sample_string(rng, SECRET_LEN);
         Self {
             client_secret,
             user_passwords,
@@ -74,6 +80,7 @@ impl Secrets {
             idp_secret_key,
             idp_database_password,
             database_password,
+            app_database_password,
             data_encryption_key,
         }
     }
@@ -97,6 +104,7 @@ impl Secrets {
             self.idp_secret_key.as_str(),
             self.idp_database_password.as_str(),
             self.database_password.as_str(),
+            self.app_database_password.as_str(),
             self.data_encryption_key.as_str(),
         ];
         all.extend(self.user_passwords.values().map(String::as_str));
@@ -139,7 +147,7 @@ mod tests {
     fn every_secret_is_distinct_long_and_alphanumeric() {
         let secrets = Secrets::from_os_rng(ROLES);
         let values = secrets.values();
-        assert_eq!(values.len(), 6 + ROLES.len());
+        assert_eq!(values.len(), 7 + ROLES.len());
         let key = base64::engine::general_purpose::STANDARD
             .decode(&secrets.data_encryption_key)
             .unwrap();

@@ -143,11 +143,10 @@ fn dependency_sets_by(by_lock: bool) -> Vec<DependencySet> {
                     .filter(|feature| conditioned.contains(feature))
                     .collect();
                 if seen.insert((dependencies_of(&cargo_toml), lock_features)) {
-                    // A refresh (`!by_lock`) makes the locks: the ones shipped
-                    // may lack a dependency just added, and are not needed.
+                    // A refresh (`by_lock` off) needs no rendered lock: the
+                    // shipped one may not fit a new dependency yet.
                     let lock = if by_lock {
-                        let files = render(&[LOCK_FILE]);
-                        String::from_utf8(files[LOCK_FILE].clone()).unwrap()
+                        String::from_utf8(render(&[LOCK_FILE])[LOCK_FILE].clone()).unwrap()
                     } else {
                         String::new()
                     };

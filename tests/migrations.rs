@@ -185,3 +185,151 @@ fn the_parser_reads_columns_nullability_and_skips_constraints() {
         ]
     );
 }
+
+/// The server the test may create a database and a role on: the one the
+/// generated projects' tests use.
+fn superuser_url() -> String {
+    std::env::var("TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
+}
+
+/// `psql` at `url` with `args`: its output, or the test fails showing it.
+fn psql(url: &str, args: &[&str]) -> Result<String, String> {
+    let output = std::process::Command::new("psql")
+        .args(["--no-psqlrc", "--set", "ON_ERROR_STOP=1", "-At", url])
+        .args(args)
+        .output()
+        .expect(
+            "run psql (install the PostgreSQL client, e.g. `apt-get install postgresql-client`)",
+        );
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    if output.status.success() {
+        Ok(text)
+    } else {
+        Err(text)
+    }
+}
+
+/// Drops the database and the role of the test, passed or failed.
+struct Cleanup {
+    database: String,
+    role: String,
+}
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        let url = superuser_url();
+        let _ = psql(
+            &url,
+            &[
+                "-c",
+                &format!("DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)", self.database),
+            ],
+        );
+        let _ = psql(&url, &["-c", &format!("DROP ROLE IF EXISTS {}", self.role)]);
+    }
+}
+
+#[test]
+fn the_compose_postgres_gives_the_service_a_role_that_owns_its_schema_and_nothing_more() {
+    // A name of its own, so that parallel runs do not share the role.
+    let name = format!("role-check-{}", std::process::id());
+    let role = name.replace('-', "_");
+    let answers = Answers {
+        name: ProjectName::parse(&name).unwrap(),
+        idp: Idp::Oidc,
+        database: Database::Postgres,
+        features: Feature::ALL.into_iter().collect(),
+        deploy: DeploySet::none(),
+    };
+    let files = render(
+        &answers,
+        &Secrets::generate(&mut seeded_rng(1), DEFAULT_ROLES),
+    )
+    .expect("render");
+    let compose = String::from_utf8(files["compose.yaml"].clone()).unwrap();
+    assert!(
+        compose.contains("./deploy/postgres:/docker-entrypoint-initdb.d:ro"),
+        "{compose}"
+    );
+    let env = String::from_utf8(files[".env"].clone()).unwrap();
+    assert!(
+        env.contains(&format!("DATABASE_URL=postgres://{role}:")),
+        "the service must connect as its own role:\n{env}"
+    );
+
+    let dir = std::env::temp_dir().join(format!("nestflux-{name}"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let script = dir.join("init-app-role.sh");
+    std::fs::write(&script, &files["deploy/postgres/init-app-role.sh"]).unwrap();
+    let superuser = superuser_url();
+    let _cleanup = Cleanup {
+        database: name.clone(),
+        role: role.clone(),
+    };
+    psql(&superuser, &["-c", &format!("CREATE DATABASE \"{name}\"")])
+        .expect("create the test database (is PostgreSQL on TEST_DATABASE_URL?)");
+
+    // As the postgres image runs it: sourced, as the superuser, in POSTGRES_DB.
+    let server = superuser.rsplit_once('/').unwrap().0;
+    let output = std::process::Command::new("sh")
+        .arg("-ec")
+        .arg(format!(". '{}'", script.display()))
+        .env("POSTGRES_USER", "postgres")
+        .env("POSTGRES_DB", &name)
+        .env("APP_DATABASE_PASSWORD", "app-password")
+        .env("PGHOST", "127.0.0.1")
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+
+    // The service's migrations run as the role, into its schema.
+    let service = format!(
+        "{}/{name}",
+        server.replacen("postgres@", &format!("{role}:app-password@"), 1)
+    );
+    for (file, sql) in migrations(&files, Database::Postgres) {
+        psql(&service, &["-c", &sql]).unwrap_or_else(|e| panic!("{file} as {role}: {e}"));
+    }
+    let attributes = psql(
+        &service,
+        &[
+            "-c",
+            "SELECT rolsuper, rolcreatedb, rolcreaterole, rolbypassrls FROM pg_roles WHERE rolname = current_user",
+        ],
+    )
+    .unwrap();
+    assert_eq!(attributes.trim(), "f|f|f|f");
+    let schema = psql(
+        &service,
+        &[
+            "-c",
+            "SELECT schemaname FROM pg_tables WHERE tablename = 'items'",
+        ],
+    )
+    .unwrap();
+    assert_eq!(schema.trim(), role);
+
+    // Nothing beyond its schema: no tables in `public`, no databases, no roles.
+    for statement in [
+        "CREATE TABLE public.elsewhere (a int)".to_owned(),
+        format!("CREATE DATABASE \"{name}-more\""),
+        "CREATE ROLE another".to_owned(),
+    ] {
+        let refused = psql(&service, &["-c", &statement]).expect_err(&statement);
+        assert!(
+            refused.contains("permission denied"),
+            "{statement}: {refused}"
+        );
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}

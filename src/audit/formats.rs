@@ -72,6 +72,12 @@ pub mod env {
     pub const REDIS_URL: &str = "REDIS_URL";
     /// `true` serves the API description (`GET /openapi.json`) in production.
     pub const OPENAPI_PUBLIC: &str = "OPENAPI_PUBLIC";
+    /// How long a connection may wait for a request's head, idle included.
+    pub const HEADER_READ_TIMEOUT: &str = "HTTP_HEADER_READ_TIMEOUT_SECONDS";
+    /// How many connections are served at once.
+    pub const MAX_CONNECTIONS: &str = "HTTP_MAX_CONNECTIONS";
+    /// The IPv6 network a rate-limit bucket covers (feature `rate-limit`).
+    pub const RATE_IPV6_PREFIX: &str = "RATE_LIMIT_IPV6_PREFIX";
 
     /// The secret variables each feature brings, besides `DATABASE_URL` (a
     /// secret with PostgreSQL). Deployment files reference them from a
@@ -99,6 +105,9 @@ pub mod env {
         CLIENT_SECRET,
         REDIS_URL,
         OPENAPI_PUBLIC,
+        HEADER_READ_TIMEOUT,
+        MAX_CONNECTIONS,
+        RATE_IPV6_PREFIX,
     ];
 }
 

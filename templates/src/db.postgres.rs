@@ -17,6 +17,9 @@ pub use pool::Pool;
 /// The sqlx pool of this database.
 pub type SqlPool = sqlx::PgPool;
 
+/// A transaction of this database.
+pub type Tx = sqlx::Transaction<'static, sqlx::Postgres>;
+
 /// The SQL files in `migrations/postgres/`, compiled into the binary so a
 /// deployment is a single file. `build.rs` makes cargo rebuild when a migration
 /// is added.
@@ -56,6 +59,12 @@ fn lazy_for_tests() -> SqlPool {
     let url = std::env::var("TEST_DATABASE_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
     SqlPool::connect_lazy(&url).expect("a valid test database URL")
+}
+
+/// Starts a transaction that writes. (SQLite needs a special `BEGIN`; on
+/// PostgreSQL this is a plain one: writers serialise on row and advisory locks.)
+pub async fn begin_write(pool: &Pool) -> Result<Tx, sqlx::Error> {
+    pool.sql().begin().await
 }
 
 /// Applies the embedded migrations that have not run yet.

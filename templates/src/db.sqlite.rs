@@ -17,6 +17,9 @@ pub use pool::Pool;
 /// The sqlx pool of this database.
 pub type SqlPool = sqlx::SqlitePool;
 
+/// A transaction of this database.
+pub type Tx = sqlx::Transaction<'static, sqlx::Sqlite>;
+
 /// The SQL files in `migrations/sqlite/`, compiled into the binary so a
 /// deployment is a single file. `build.rs` makes cargo rebuild when a migration
 /// is added.
@@ -72,6 +75,15 @@ pub async fn connect(settings: &DatabaseSettings) -> Result<Pool, DbError> {
 #[cfg(test)]
 fn lazy_for_tests() -> SqlPool {
     SqlPool::connect_lazy("sqlite::memory:").expect("a valid test database URL")
+}
+
+/// Starts a transaction that writes. `BEGIN IMMEDIATE` takes SQLite's write
+/// lock now rather than at the first write, so a transaction that reads
+/// before it writes (the audit chain reads its last row) never sees a row
+/// another writer is about to replace, and never fails half-way to upgrade
+/// its lock.
+pub async fn begin_write(pool: &Pool) -> Result<Tx, sqlx::Error> {
+    pool.sql().begin_with("BEGIN IMMEDIATE").await
 }
 
 /// Applies the embedded migrations that have not run yet.

@@ -17,13 +17,13 @@ use crate::error::{ApiError, FieldError};
 
 /// A JSON body that has been deserialized *and* validated.
 ///
-/// | problem                                    | status |
-/// | ------------------------------------------ | ------ |
-/// | no JSON `Content-Type`                     | 415    |
-/// | body over the limit (`DefaultBodyLimit`)   | 413    |
-/// | not JSON at all                            | 400    |
-/// | wrong type, unknown or missing field       | 422    |
-/// | breaks a `#[validate(...)]` rule           | 422    |
+/// | problem                                     | status |
+/// | ------------------------------------------- | ------ |
+/// | no JSON `Content-Type`                      | 415    |
+/// | body over the limit (`DefaultBodyLimit`)    | 413    |
+/// | not JSON at all, or data after the document | 400    |
+/// | wrong type, unknown or missing field        | 422    |
+/// | breaks a `#[validate(...)]` rule            | 422    |
 ///
 /// 422 responses list every field error with a JSON pointer (`#/name`).
 #[derive(Debug, Clone, Copy, Default)]
@@ -81,9 +81,14 @@ fn has_json_content_type(request: &Request) -> bool {
 
 /// Deserializes `body`, telling syntax errors (400) from data errors (422) and
 /// locating data errors with a JSON pointer.
+///
+/// The body must be exactly one JSON document (whitespace around it aside):
+/// `{"name":"a"}{"name":"b"}` or `{"name":"a"} xyz` is a 400, not the first
+/// document with the rest ignored, because a proxy or firewall that reads the
+/// body differently would see another request than the service does.
 fn deserialize<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
     let deserializer = &mut serde_json::Deserializer::from_slice(body);
-    serde_path_to_error::deserialize(deserializer).map_err(|error| {
+    let value = serde_path_to_error::deserialize(&mut *deserializer).map_err(|error| {
         let inner = error.inner();
         match inner.classify() {
             serde_json::error::Category::Data => {
@@ -94,7 +99,13 @@ fn deserialize<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
             // when reading from a slice): the body is not usable JSON.
             _ => ApiError::BadRequest(format!("the request body is not valid JSON: {inner}")),
         }
-    })
+    })?;
+    deserializer.end().map_err(|error| {
+        ApiError::BadRequest(format!(
+            "the request body must be a single JSON document: {error}"
+        ))
+    })?;
+    Ok(value)
 }
 
 /// Turns a serde error into a JSON pointer and a message without serde_json's
@@ -255,6 +266,20 @@ mod tests {
     fn broken_json_is_a_bad_request() {
         let error = deserialize::<Input>(br#"{"name": "#).unwrap_err();
         assert!(matches!(error, ApiError::BadRequest(_)), "{error:?}");
+    }
+
+    #[test]
+    fn data_after_the_document_is_a_bad_request() {
+        for body in [
+            &br#"{"name": "a"}{"name": "b", "owner": "x"}"#[..],
+            br#"{"name": "a"} xyz"#,
+            br#"{"name": "a"},"#,
+        ] {
+            let error = deserialize::<Input>(body).unwrap_err();
+            assert!(matches!(error, ApiError::BadRequest(_)), "{error:?}");
+        }
+        // Whitespace around the document is not data.
+        deserialize::<Input>(b" {\"name\": \"a\"}\r\n\t ").unwrap();
     }
 
     #[test]

@@ -5,6 +5,9 @@
 //!
 //! Anything that is not a string where a role is expected is ignored: a
 //! malformed claim grants nothing.
+//!
+//! [`not_an_access_token`] tells Keycloak's access tokens from its other
+//! signed tokens, which carry the same header (`typ: JWT`), issuer and keys.
 
 use serde_json::{Map, Value};
 
@@ -42,6 +45,20 @@ impl RoleMapping {
     }
 }
 
+/// Why verified `claims` are not a Keycloak access token, if they are not.
+///
+/// Keycloak names the kind of every token it signs in the payload's `typ`:
+/// `Bearer` for access tokens, `ID` for ID tokens, `Logout` for back-channel
+/// logout tokens. Its access tokens may carry the login's `nonce` too, so
+/// that claim tells nothing here; `typ` does.
+pub fn not_an_access_token(claims: &Map<String, Value>) -> Option<&'static str> {
+    match claims.get("typ").and_then(Value::as_str) {
+        Some("Bearer") => None,
+        Some("ID") => Some("an ID token (payload `typ: ID`), not an access token"),
+        _ => Some("the payload `typ` is not `Bearer` (Keycloak's access tokens)"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use serde_json::json;
@@ -64,6 +81,16 @@ mod tests {
             },
         });
         assert_eq!(roles(claims), ["viewer", "offline_access", "editor"]);
+    }
+
+    #[test]
+    fn only_a_bearer_typ_is_an_access_token() {
+        let shape = |claims: Value| not_an_access_token(claims.as_object().unwrap());
+        assert_eq!(shape(json!({ "typ": "Bearer" })), None);
+        for typ in [json!("ID"), json!("Logout"), json!("bearer"), json!(1)] {
+            assert!(shape(json!({ "typ": typ })).is_some(), "{typ}");
+        }
+        assert!(shape(json!({})).is_some());
     }
 
     #[test]

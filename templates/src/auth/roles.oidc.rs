@@ -6,6 +6,9 @@
 //!
 //! Anything that is not a string where a role is expected is ignored: a
 //! malformed claim grants nothing.
+//!
+//! [`not_an_access_token`] tells the provider's access tokens from its ID
+//! tokens, which carry the same issuer and keys.
 
 use serde_json::{Map, Value};
 
@@ -38,6 +41,24 @@ impl RoleMapping {
     }
 }
 
+/// Why verified `claims` are not an access token, if they are not.
+///
+/// An ID token of the same provider passes every other check when its
+/// audience is the API's (a client whose id is the audience): same issuer,
+/// keys and often the same header `typ: JWT`. RFC 9068 access tokens (and
+/// those of the providers this service is written for) never carry the
+/// claims that only ID tokens have (OpenID Connect Core §2, §3.3.2.11):
+/// `nonce`, `at_hash` and `c_hash`. A token with any of them is refused.
+pub fn not_an_access_token(claims: &Map<String, Value>) -> Option<&'static str> {
+    ID_TOKEN_ONLY
+        .iter()
+        .any(|claim| claims.contains_key(*claim))
+        .then_some("it carries an ID-token-only claim (`nonce`, `at_hash` or `c_hash`)")
+}
+
+/// Claims that only ID tokens have.
+const ID_TOKEN_ONLY: &[&str] = &["nonce", "at_hash", "c_hash"];
+
 #[cfg(test)]
 mod tests {
     use serde_json::json;
@@ -48,6 +69,15 @@ mod tests {
         let mut settings = AuthSettings::new("https://idp.example.com", "my-api");
         settings.roles.claim = "app.roles".to_owned();
         RoleMapping::new(&settings).roles(claims.as_object().unwrap())
+    }
+
+    #[test]
+    fn id_token_claims_mark_a_token_that_is_not_an_access_token() {
+        let shape = |claims: Value| not_an_access_token(claims.as_object().unwrap());
+        assert_eq!(shape(json!({ "scope": "openid", "jti": "1" })), None);
+        for claim in ["nonce", "at_hash", "c_hash"] {
+            assert!(shape(json!({ claim: "x" })).is_some(), "{claim}");
+        }
     }
 
     #[test]

@@ -13,7 +13,11 @@
 //!    future (both with the leeway);
 //! 5. what jsonwebtoken does not check: `exp`, `nbf` and `iat` are JSON numbers
 //!    (a string `exp` is a malformed token), `iat` not in the future, `iss` a
-//!    single string, `sub` a non-empty string.
+//!    single string, `sub` a non-empty string;
+//! 6. that it is an access token and not an ID token (or another token the
+//!    provider signs) with our audience, by the provider's own marks
+//!    (`roles::not_an_access_token`): Keycloak's payload `typ: Bearer`, no
+//!    ID-token-only claim (`nonce`, `at_hash`, `c_hash`) for the others.
 //!
 //! ID tokens and back-channel logout tokens (browser logins) go through the
 //! same checks, with their own audience (the client), `typ` values and
@@ -36,7 +40,7 @@ use serde_json::{Map, Value};
 use super::Principal;
 use super::claims::strings;
 use super::keys::{KeyStore, Lookup, SigningKey};
-use super::roles::RoleMapping;
+use super::roles::{self, RoleMapping};
 use crate::config::AuthSettings;
 
 /// Why a request carries no usable token. The text of each reason is for the
@@ -135,6 +139,11 @@ impl Verifier {
     async fn verify_uncached(&self, token: &str) -> Result<Verified, Rejection> {
         let checked = self.check(token, &ACCESS_TOKEN, &self.audience).await?;
         let claims = checked.claims;
+        // An ID token (or another signed token of the provider) with our
+        // audience is not a credential for the API: see `roles`.
+        if let Some(reason) = roles::not_an_access_token(&claims) {
+            return Err(invalid(reason));
+        }
         let exp = numeric_date(&claims, "exp")?.ok_or_else(|| invalid("no `exp`"))?;
         let subject = subject(&claims)?;
         let principal = Principal {
@@ -184,13 +193,15 @@ impl Verifier {
 
     /// The claims of a valid back-channel logout token (OpenID Connect
     /// Back-Channel Logout 1.0 §2.6) for the client `client_id`: signed by the
-    /// provider, with the logout event, a `sid` or a `sub`, and no `nonce` (so
-    /// that an ID token cannot be passed off as one).
+    /// provider, with the logout event, a `sid` or a `sub`, a `jti`, and no
+    /// `nonce` (so that an ID token cannot be passed off as one); with the time
+    /// until which it is valid, for as long as its `jti` must be remembered to
+    /// refuse it a second time.
     pub async fn verify_logout_token(
         &self,
         token: &str,
         client_id: &str,
-    ) -> Result<Map<String, Value>, Rejection> {
+    ) -> Result<LogoutToken, Rejection> {
         const EVENT: &str = "http://schemas.openid.net/event/backchannel-logout";
         let claims = self.check(token, &LOGOUT_TOKEN, client_id).await?.claims;
         if !claims
@@ -206,7 +217,24 @@ impl Verifier {
         if string_claim(&claims, "sid").is_none() && string_claim(&claims, "sub").is_none() {
             return Err(invalid("a logout token names neither `sid` nor `sub`"));
         }
-        Ok(claims)
+        let jti = string_claim(&claims, "jti")
+            .ok_or_else(|| invalid("a logout token must have a `jti` (§2.4)"))?
+            .to_owned();
+        // Without `exp` (earlier drafts), a token counts as valid for
+        // LOGOUT_TOKEN_MAX_AGE after `iat`, so that its `jti` need not be kept
+        // forever.
+        let valid_until = match numeric_date(&claims, "exp")? {
+            Some(exp) => exp,
+            None => numeric_date(&claims, "iat")?.unwrap_or(0) + LOGOUT_TOKEN_MAX_AGE.as_secs(),
+        } + self.leeway.as_secs();
+        if valid_until < unix_now() {
+            return Err(invalid("a logout token without `exp` is too old (`iat`)"));
+        }
+        Ok(LogoutToken {
+            claims,
+            jti,
+            valid_until,
+        })
     }
 
     /// Every check a signed token of the provider goes through, whatever its
@@ -270,6 +298,20 @@ impl Verifier {
         Ok(Checked { claims, key })
     }
 }
+
+/// A verified back-channel logout token.
+#[derive(Debug, Clone)]
+pub struct LogoutToken {
+    pub claims: Map<String, Value>,
+    /// Its unique id: a logout token is used once (see `routes::session`).
+    pub jti: String,
+    /// Until when it would verify, leeway included, in seconds since the Unix
+    /// epoch: how long its `jti` has to be remembered.
+    pub valid_until: u64,
+}
+
+/// How long a logout token without `exp` is accepted after its `iat`.
+pub const LOGOUT_TOKEN_MAX_AGE: Duration = Duration::from_secs(300);
 
 /// What distinguishes one kind of token: the `typ` values its header may
 /// carry (lowercase) and the claims it must have.

@@ -7,7 +7,8 @@
 //! | `AUTH_LEEWAY_SECONDS` | clock skew allowed for `exp`/`nbf`/`iat` (≤ 300)    | `60`     |
 //!
 //! Where the roles are in a token depends on the provider: see `config::roles`.
-//! In production the issuer must use https ([`check_issuer`]).
+//! In production the issuer must use https and must not be this machine
+//! ([`check_issuer`]).
 
 use std::time::Duration;
 
@@ -127,6 +128,11 @@ fn check_issuer(issuer: &str, app_env: AppEnv) -> Result<(), ConfigError> {
     if url.query().is_some() || url.fragment().is_some() || url.host_str().is_none() {
         return Err(invalid("expected an issuer URL without query or fragment"));
     }
+    if app_env == AppEnv::Production && is_loopback(&url) {
+        return Err(invalid(
+            "must not be this machine (loopback) with APP_ENV=production: that is a development identity provider (`nestflux dev`, or the Keycloak or Authentik of compose.yaml), and whatever listens on that port could sign tokens for any user; set AUTH_ISSUER_URL to your production identity provider's https:// issuer",
+        ));
+    }
     match (url.scheme(), app_env) {
         ("https", _) | ("http", AppEnv::Development) => Ok(()),
         ("http", AppEnv::Production) => Err(invalid(
@@ -134,6 +140,21 @@ fn check_issuer(issuer: &str, app_env: AppEnv) -> Result<(), ConfigError> {
         )),
         _ => Err(invalid("expected an http or https URL")),
     }
+}
+
+/// Whether `url` points at this machine: `localhost`, 127.0.0.0/8 or `::1`,
+/// the hosts `nestflux audit-config` reports in production settings (NF031).
+fn is_loopback(url: &reqwest::Url) -> bool {
+    // The URL parser has normalised the host: lowercase, `127.1` written out,
+    // IPv6 in brackets.
+    let Some(host) = url.host_str() else {
+        return false;
+    };
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host == "localhost"
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 #[cfg(test)]
@@ -166,6 +187,11 @@ mod tests {
         assert!(settings(&[("AUTH_ISSUER_URL", local)]).is_ok());
         let error = settings(&[("APP_ENV", "production"), ("AUTH_ISSUER_URL", local)]).unwrap_err();
         assert_eq!(invalid_var(Err(error.clone())), "AUTH_ISSUER_URL");
+        assert!(error.to_string().contains("loopback"), "{error}");
+        let remote = "http://idp.example.com/realms/main";
+        let error =
+            settings(&[("APP_ENV", "production"), ("AUTH_ISSUER_URL", remote)]).unwrap_err();
+        assert_eq!(invalid_var(Err(error.clone())), "AUTH_ISSUER_URL");
         assert!(error.to_string().contains("must use https"), "{error}");
 
         let production = settings(&[("APP_ENV", "production")]).unwrap();
@@ -181,6 +207,38 @@ mod tests {
                 "{bad}"
             );
         }
+    }
+
+    #[test]
+    fn production_refuses_a_loopback_issuer_naming_the_variable_and_the_fix() {
+        for local in [
+            "http://localhost:8180/realms/main",
+            "http://127.0.0.1:9000/application/o/my-api/",
+            "https://localhost:8443/realms/main",
+            "https://[::1]:8443",
+        ] {
+            // Fine in development: that is what `nestflux dev` serves.
+            assert!(settings(&[("AUTH_ISSUER_URL", local)]).is_ok(), "{local}");
+            let error =
+                settings(&[("APP_ENV", "production"), ("AUTH_ISSUER_URL", local)]).unwrap_err();
+            let message = error.to_string();
+            assert_eq!(invalid_var(Err(error)), "AUTH_ISSUER_URL", "{local}");
+            assert!(message.contains("loopback"), "{message}");
+            assert!(
+                message.contains("production identity provider"),
+                "{message}"
+            );
+        }
+        assert!(
+            settings(&[
+                ("APP_ENV", "production"),
+                (
+                    "AUTH_ISSUER_URL",
+                    "https://localhost.example.com/realms/main"
+                ),
+            ])
+            .is_ok()
+        );
     }
 
     #[test]

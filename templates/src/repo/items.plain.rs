@@ -1,12 +1,16 @@
 //! Storage of items. The single place that reads and writes the `items` table,
 //! so a change to how a column is stored happens here and nowhere else: see
 //! [`ItemRow`] and the `bind` calls for `notes`.
+//!
+//! Each change is one transaction, with its record in the request's
+//! [`Journal`] (the audit log, when there is one): both commit, or neither.
 
 use chrono::{DateTime, SubsecRound, Utc};
 use serde::Serialize;
 use uuid::Uuid;
 
-use crate::db::Pool;
+use crate::db::{self, Pool};
+use crate::journal::Journal;
 
 /// An item as the rest of the service sees it (and as the API returns it).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
@@ -18,6 +22,19 @@ pub struct Item {
     pub owner: String,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+}
+
+impl Item {
+    /// Whether a stored value of the item could not be read back. Never: this
+    /// service stores every column as written (no `encryption`).
+    pub fn unreadable(&self) -> bool {
+        false
+    }
+}
+
+/// What the journal calls an item.
+fn resource(id: Uuid) -> String {
+    format!("items/{id}")
 }
 
 /// The fields a caller may set, already validated.
@@ -67,9 +84,15 @@ fn now() -> DateTime<Utc> {
     Utc::now().trunc_subsecs(6)
 }
 
-pub async fn create(pool: &Pool, owner: &str, fields: ItemFields<'_>) -> Result<Item> {
+pub async fn create(
+    pool: &Pool,
+    owner: &str,
+    fields: ItemFields<'_>,
+    journal: &Journal,
+) -> Result<Item> {
     let now = now();
     let id = Uuid::new_v4();
+    let mut tx = db::begin_write(pool).await?;
     let row = sqlx::query_as::<_, ItemRow>(
         "INSERT INTO items (id, name, notes, owner, created_at, updated_at)
          VALUES ($1, $2, $3, $4, $5, $6)
@@ -81,8 +104,10 @@ pub async fn create(pool: &Pool, owner: &str, fields: ItemFields<'_>) -> Result<
     .bind(owner)
     .bind(now)
     .bind(now)
-    .fetch_one(pool.sql())
+    .fetch_one(&mut *tx)
     .await?;
+    journal.record_change(&mut tx, resource(id)).await?;
+    tx.commit().await?;
     Ok(row.into())
 }
 
@@ -119,7 +144,13 @@ pub async fn list(pool: &Pool, limit: i64, offset: i64) -> Result<ItemPage> {
 }
 
 /// Replaces `name` and `notes`; `None` when there is no such item.
-pub async fn update(pool: &Pool, id: Uuid, fields: ItemFields<'_>) -> Result<Option<Item>> {
+pub async fn update(
+    pool: &Pool,
+    id: Uuid,
+    fields: ItemFields<'_>,
+    journal: &Journal,
+) -> Result<Option<Item>> {
+    let mut tx = db::begin_write(pool).await?;
     let row = sqlx::query_as::<_, ItemRow>(
         "UPDATE items SET name = $1, notes = $2, updated_at = $3
          WHERE id = $4
@@ -129,16 +160,26 @@ pub async fn update(pool: &Pool, id: Uuid, fields: ItemFields<'_>) -> Result<Opt
     .bind(fields.notes)
     .bind(now())
     .bind(id)
-    .fetch_optional(pool.sql())
+    .fetch_optional(&mut *tx)
     .await?;
+    if row.is_some() {
+        journal.record_change(&mut tx, resource(id)).await?;
+    }
+    tx.commit().await?;
     Ok(row.map(Item::from))
 }
 
 /// `false` when there was no such item.
-pub async fn delete(pool: &Pool, id: Uuid) -> Result<bool> {
+pub async fn delete(pool: &Pool, id: Uuid, journal: &Journal) -> Result<bool> {
+    let mut tx = db::begin_write(pool).await?;
     let result = sqlx::query("DELETE FROM items WHERE id = $1")
         .bind(id)
-        .execute(pool.sql())
+        .execute(&mut *tx)
         .await?;
-    Ok(result.rows_affected() > 0)
+    let deleted = result.rows_affected() > 0;
+    if deleted {
+        journal.record_change(&mut tx, resource(id)).await?;
+    }
+    tx.commit().await?;
+    Ok(deleted)
 }

@@ -6,14 +6,25 @@
 //! holds nonce, ciphertext and tag, `notes_key_id` the key it was sealed with,
 //! and the row id is bound as associated data, so a value copied to another row
 //! does not decrypt. Handlers only ever see plaintext [`Item`]s.
+//!
+//! A stored `notes` that does not open (altered in the database, copied from
+//! another row, or sealed with a key no longer configured) does not fail the
+//! read: that one item is served with `notes` withheld and marked
+//! `notes_unreadable`, and the failure is logged with the row and the cause
+//! (and recorded in the audit log by the handler). A list stays readable for
+//! everyone else, and the caller can tell a withheld value from an empty one.
+//!
+//! Each change is one transaction, with its record in the request's
+//! [`Journal`] (the audit log, when there is one): both commit, or neither.
 
 use chrono::{DateTime, SubsecRound, Utc};
 use serde::Serialize;
 use uuid::Uuid;
 
 use crate::crypto::{CryptoError, Keyring};
-use crate::db::Pool;
-use crate::error::ApiError;
+use crate::db::{self, Pool};
+use crate::error::{ApiError, ErrorChain};
+use crate::journal::Journal;
 
 /// An item as the rest of the service sees it (and as the API returns it).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
@@ -25,6 +36,22 @@ pub struct Item {
     pub owner: String,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// The stored `notes` could not be opened: `notes` is `null` because it is
+    /// withheld, not because there are none. In responses only when `true`.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub notes_unreadable: bool,
+}
+
+impl Item {
+    /// Whether a stored value of the item could not be read back.
+    pub fn unreadable(&self) -> bool {
+        self.notes_unreadable
+    }
+}
+
+/// What the journal calls an item.
+fn resource(id: Uuid) -> String {
+    format!("items/{id}")
 }
 
 /// The fields a caller may set, already validated.
@@ -87,32 +114,45 @@ struct ItemRow {
 }
 
 impl ItemRow {
-    fn decrypt(self, keys: &Keyring) -> Result<Item> {
-        let notes = match (self.notes, self.notes_key_id) {
-            (None, None) => None,
-            (Some(bytes), Some(key_id)) => Some(
-                keys.open(&key_id, &bytes, &notes_context(self.id))
-                    .map_err(|source| ItemError::Notes {
-                        id: self.id,
-                        source,
-                    })?,
-            ),
-            // The table's CHECK rules this out; never guess.
-            _ => {
-                return Err(ItemError::Notes {
-                    id: self.id,
-                    source: CryptoError::Malformed,
-                });
+    /// The item, `notes` opened; or withheld and marked when it does not open
+    /// (see the module documentation), which is logged here as an error.
+    fn open(self, keys: &Keyring) -> Item {
+        let (notes, notes_unreadable) = match self.open_notes(keys) {
+            Ok(notes) => (notes, false),
+            Err(error) => {
+                tracing::error!(
+                    item = %self.id,
+                    error = %ErrorChain(&error),
+                    "integrity failure: a stored value does not open; the item is served without it"
+                );
+                (None, true)
             }
         };
-        Ok(Item {
+        Item {
             id: self.id,
             name: self.name,
             notes,
             owner: self.owner,
             created_at: self.created_at,
             updated_at: self.updated_at,
-        })
+            notes_unreadable,
+        }
+    }
+
+    fn open_notes(&self, keys: &Keyring) -> Result<Option<String>> {
+        let notes_error = |source| ItemError::Notes {
+            id: self.id,
+            source,
+        };
+        match (&self.notes, &self.notes_key_id) {
+            (None, None) => Ok(None),
+            (Some(bytes), Some(key_id)) => keys
+                .open(key_id, bytes, &notes_context(self.id))
+                .map(Some)
+                .map_err(notes_error),
+            // The table's CHECK rules this out; never guess.
+            _ => Err(notes_error(CryptoError::Malformed)),
+        }
     }
 }
 
@@ -137,10 +177,16 @@ fn now() -> DateTime<Utc> {
     Utc::now().trunc_subsecs(6)
 }
 
-pub async fn create(pool: &Pool, owner: &str, fields: ItemFields<'_>) -> Result<Item> {
+pub async fn create(
+    pool: &Pool,
+    owner: &str,
+    fields: ItemFields<'_>,
+    journal: &Journal,
+) -> Result<Item> {
     let now = now();
     let id = Uuid::new_v4();
     let (notes, notes_key_id) = seal_notes(pool.keys(), id, fields.notes)?;
+    let mut tx = db::begin_write(pool).await?;
     let row = sqlx::query_as::<_, ItemRow>(
         "INSERT INTO items (id, name, notes, notes_key_id, owner, created_at, updated_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7)
@@ -153,9 +199,11 @@ pub async fn create(pool: &Pool, owner: &str, fields: ItemFields<'_>) -> Result<
     .bind(owner)
     .bind(now)
     .bind(now)
-    .fetch_one(pool.sql())
+    .fetch_one(&mut *tx)
     .await?;
-    row.decrypt(pool.keys())
+    journal.record_change(&mut tx, resource(id)).await?;
+    tx.commit().await?;
+    Ok(row.open(pool.keys()))
 }
 
 pub async fn get(pool: &Pool, id: Uuid) -> Result<Option<Item>> {
@@ -166,7 +214,24 @@ pub async fn get(pool: &Pool, id: Uuid) -> Result<Option<Item>> {
     .bind(id)
     .fetch_optional(pool.sql())
     .await?;
-    row.map(|row| row.decrypt(pool.keys())).transpose()
+    Ok(row.map(|row| row.open(pool.keys())))
+}
+
+/// The notes of the item `id` (`None` for no such item or no notes), or why
+/// they do not open: what [`get`] logs when it withholds them, for tools and
+/// tests that need the cause rather than a marked item.
+pub async fn read_notes(pool: &Pool, id: Uuid) -> Result<Option<String>> {
+    let row = sqlx::query_as::<_, ItemRow>(
+        "SELECT id, name, notes, notes_key_id, owner, created_at, updated_at
+         FROM items WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_optional(pool.sql())
+    .await?;
+    match row {
+        Some(row) => row.open_notes(pool.keys()),
+        None => Ok(None),
+    }
 }
 
 /// Items in creation order (ties broken by id, so pages never overlap).
@@ -186,17 +251,20 @@ pub async fn list(pool: &Pool, limit: i64, offset: i64) -> Result<ItemPage> {
         .fetch_one(pool.sql())
         .await?;
     Ok(ItemPage {
-        items: rows
-            .into_iter()
-            .map(|row| row.decrypt(pool.keys()))
-            .collect::<Result<_>>()?,
+        items: rows.into_iter().map(|row| row.open(pool.keys())).collect(),
         total,
     })
 }
 
 /// Replaces `name` and `notes`; `None` when there is no such item.
-pub async fn update(pool: &Pool, id: Uuid, fields: ItemFields<'_>) -> Result<Option<Item>> {
+pub async fn update(
+    pool: &Pool,
+    id: Uuid,
+    fields: ItemFields<'_>,
+    journal: &Journal,
+) -> Result<Option<Item>> {
     let (notes, notes_key_id) = seal_notes(pool.keys(), id, fields.notes)?;
+    let mut tx = db::begin_write(pool).await?;
     let row = sqlx::query_as::<_, ItemRow>(
         "UPDATE items SET name = $1, notes = $2, notes_key_id = $3, updated_at = $4
          WHERE id = $5
@@ -207,18 +275,28 @@ pub async fn update(pool: &Pool, id: Uuid, fields: ItemFields<'_>) -> Result<Opt
     .bind(notes_key_id)
     .bind(now())
     .bind(id)
-    .fetch_optional(pool.sql())
+    .fetch_optional(&mut *tx)
     .await?;
-    row.map(|row| row.decrypt(pool.keys())).transpose()
+    if row.is_some() {
+        journal.record_change(&mut tx, resource(id)).await?;
+    }
+    tx.commit().await?;
+    Ok(row.map(|row| row.open(pool.keys())))
 }
 
 /// `false` when there was no such item.
-pub async fn delete(pool: &Pool, id: Uuid) -> Result<bool> {
+pub async fn delete(pool: &Pool, id: Uuid, journal: &Journal) -> Result<bool> {
+    let mut tx = db::begin_write(pool).await?;
     let result = sqlx::query("DELETE FROM items WHERE id = $1")
         .bind(id)
-        .execute(pool.sql())
+        .execute(&mut *tx)
         .await?;
-    Ok(result.rows_affected() > 0)
+    let deleted = result.rows_affected() > 0;
+    if deleted {
+        journal.record_change(&mut tx, resource(id)).await?;
+    }
+    tx.commit().await?;
+    Ok(deleted)
 }
 
 /// Progress of [`rotate_batch`].

@@ -7,6 +7,7 @@
 //! column and row as associated data, so a token copied to another session
 //! does not decrypt.
 
+use aws_lc_rs::digest::{SHA256, digest};
 use chrono::{DateTime, SubsecRound, Utc};
 
 use crate::crypto::{CryptoError, Keyring};
@@ -295,8 +296,25 @@ pub async fn delete_by_idp_session(pool: &Pool, sid: &str, subject: Option<&str>
     Ok(result.rows_affected())
 }
 
+/// Remembers that the back-channel logout token `jti` has been used, until
+/// `valid_until` (after which it is refused as expired anyway). `false` when
+/// it was used before: a replay. Only the SHA-256 of the id is stored.
+pub async fn use_logout_token(pool: &Pool, jti: &str, valid_until: DateTime<Utc>) -> Result<bool> {
+    let jti_hash = digest(&SHA256, jti.as_bytes());
+    let result = sqlx::query(
+        "INSERT INTO used_logout_tokens (jti_hash, expires_at) VALUES ($1, $2)
+         ON CONFLICT (jti_hash) DO NOTHING",
+    )
+    .bind(jti_hash.as_ref())
+    .bind(stored(valid_until))
+    .execute(pool.sql())
+    .await?;
+    Ok(result.rows_affected() == 1)
+}
+
 /// Removes the sessions that have ended: past their absolute timeout, or
-/// idle since before `idle_since`. Returns how many.
+/// idle since before `idle_since`, and the used logout tokens that have
+/// expired. Returns how many sessions.
 pub async fn purge_ended(
     pool: &Pool,
     now: DateTime<Utc>,
@@ -305,6 +323,10 @@ pub async fn purge_ended(
     let result = sqlx::query("DELETE FROM sessions WHERE expires_at <= $1 OR last_seen_at <= $2")
         .bind(stored(now))
         .bind(stored(idle_since))
+        .execute(pool.sql())
+        .await?;
+    sqlx::query("DELETE FROM used_logout_tokens WHERE expires_at <= $1")
+        .bind(stored(now))
         .execute(pool.sql())
         .await?;
     Ok(result.rows_affected())

@@ -15,6 +15,7 @@ use validator::{Validate, ValidationError};
 use crate::auth::Principal;
 use crate::error::{ApiError, FieldError, Problem};
 use crate::extract::{Path, Query, ValidatedJson};
+use crate::journal::Journal;
 use crate::openapi::documented;
 use crate::repo::items::{self as repo, Item, ItemFields};
 use crate::routes::access::{Routes, require};
@@ -157,6 +158,16 @@ fn not_found(id: Uuid) -> ApiError {
     ApiError::NotFound(format!("no item with id `{id}`"))
 }
 
+/// Records the items of a response whose stored data did not read back (the
+/// repository served them marked and logged why).
+async fn record_unreadable(state: &AppState, journal: &Journal, items: &[Item]) {
+    for item in items.iter().filter(|item| item.unreadable()) {
+        journal
+            .integrity_failure(&state.db, format!("items/{}", item.id))
+            .await;
+    }
+}
+
 /// Lists the items, oldest first, a page at a time.
 #[utoipa::path(get, path = "/items", tag = "items", params(ListQuery),
     responses(
@@ -167,10 +178,12 @@ fn not_found(id: Uuid) -> ApiError {
 async fn list_items(
     State(state): State<AppState>,
     _principal: Principal,
+    journal: Journal,
     Query(query): Query<ListQuery>,
 ) -> Result<Json<ItemList>, ApiError> {
     let Pagination { limit, offset } = query.try_into()?;
     let page = repo::list(&state.db, limit, offset).await?;
+    record_unreadable(&state, &journal, &page.items).await;
     Ok(Json(ItemList {
         items: page.items,
         limit,
@@ -186,9 +199,10 @@ async fn list_items(
 async fn create_item(
     State(state): State<AppState>,
     principal: Principal,
+    journal: Journal,
     ValidatedJson(request): ValidatedJson<ItemRequest>,
 ) -> Result<Response, ApiError> {
-    let item = repo::create(&state.db, &principal.subject, request.fields()).await?;
+    let item = repo::create(&state.db, &principal.subject, request.fields(), &journal).await?;
     // The router is nested under /api; keep this in step with `router()`.
     let location = format!("/api/items/{}", item.id);
     Ok((
@@ -209,11 +223,13 @@ async fn create_item(
 async fn get_item(
     State(state): State<AppState>,
     _principal: Principal,
+    journal: Journal,
     Path(id): Path<Uuid>,
 ) -> Result<Json<Item>, ApiError> {
     let item = repo::get(&state.db, id)
         .await?
         .ok_or_else(|| not_found(id))?;
+    record_unreadable(&state, &journal, std::slice::from_ref(&item)).await;
     Ok(Json(item))
 }
 
@@ -231,6 +247,7 @@ async fn get_item(
 async fn update_item(
     State(state): State<AppState>,
     principal: Principal,
+    journal: Journal,
     Path(id): Path<Uuid>,
     ValidatedJson(request): ValidatedJson<ItemRequest>,
 ) -> Result<Json<Item>, ApiError> {
@@ -245,7 +262,7 @@ async fn update_item(
             "only the item's owner, or a caller with `{WRITE_ANY}`, may change it"
         )));
     }
-    let item = repo::update(&state.db, id, request.fields())
+    let item = repo::update(&state.db, id, request.fields(), &journal)
         .await?
         .ok_or_else(|| not_found(id))?;
     Ok(Json(item))
@@ -261,9 +278,10 @@ async fn update_item(
 async fn delete_item(
     State(state): State<AppState>,
     _principal: Principal,
+    journal: Journal,
     Path(id): Path<Uuid>,
 ) -> Result<StatusCode, ApiError> {
-    if repo::delete(&state.db, id).await? {
+    if repo::delete(&state.db, id, &journal).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(not_found(id))

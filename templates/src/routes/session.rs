@@ -418,17 +418,35 @@ async fn backchannel_logout(State(state): State<AppState>, request: Request) -> 
     else {
         return bad_logout_request("expected a form with `logout_token`");
     };
-    let claims = match state
+    let token = match state
         .verifier
         .verify_logout_token(&form.logout_token, state.sessions.oidc().client_id())
         .await
     {
-        Ok(claims) => claims,
+        Ok(token) => token,
         Err(rejection) => {
             tracing::info!(reason = %rejection, "back-channel logout token rejected");
             return bad_logout_request("the logout token is not valid");
         }
     };
+    // Single use: a captured token replayed later would end the sessions
+    // signed in since (all of a user's, for a token naming only `sub`).
+    let valid_until = i64::try_from(token.valid_until)
+        .ok()
+        .and_then(|seconds| chrono::DateTime::from_timestamp(seconds, 0))
+        .unwrap_or(chrono::DateTime::<chrono::Utc>::MAX_UTC);
+    match store::use_logout_token(&state.db, &token.jti, valid_until).await {
+        Ok(true) => {}
+        Ok(false) => {
+            tracing::warn!("back-channel logout token replayed (its `jti` was used before)");
+            return bad_logout_request("the logout token has been used already");
+        }
+        Err(error) => {
+            tracing::error!(error = %ErrorChain(&error), "cannot remember a back-channel logout token");
+            return ApiError::internal(error).into_response();
+        }
+    }
+    let claims = token.claims;
     let (sid, sub) = (string_claim(&claims, "sid"), string_claim(&claims, "sub"));
     let ended = match sid {
         Some(sid) => store::delete_by_idp_session(&state.db, sid, sub).await,

@@ -8,9 +8,14 @@
 //!   involved (and `*` with credentials cannot happen).
 //! - tower-http's `CorsLayer` answers preflights and adds `Vary: Origin` (and the
 //!   preflight request headers) to every response, so caches keep one answer per
-//!   origin. [`refuse_foreign_preflight`] makes sure a preflight is answered only
-//!   for a listed origin asking for an allowed method and allowed headers:
-//!   anything else gets a 403 problem without a single `Access-Control-*` grant.
+//!   origin. [`admit_preflight`] makes sure a preflight is answered only for a
+//!   listed origin asking for an allowed method and allowed headers: anything
+//!   else gets a 403 problem without a single `Access-Control-*` grant.
+//! - Only a real preflight (`OPTIONS` with `Origin` and
+//!   `Access-Control-Request-Method`) is answered without authentication; any
+//!   other `OPTIONS` goes to the routes like any request (405, or 404). All of
+//!   them pass the per-IP rate limit first, which sits outside this layer
+//!   (`security::wrap`).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -24,6 +29,7 @@ use axum::http::header::{
 use axum::http::{HeaderName, HeaderValue, Method};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
+use tower::ServiceExt as _;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
 use crate::config::cors::CorsSettings;
@@ -59,6 +65,10 @@ impl Cors {
 
     /// Wraps `router` in the CORS layer, and outside it the preflight check.
     pub fn wrap(&self, router: Router) -> Router {
+        let gate = Gate {
+            origins: self.origins.clone(),
+            routes: router.clone(),
+        };
         let layer = CorsLayer::new()
             .allow_origin(AllowOrigin::list(self.origins.iter().cloned()))
             .allow_methods(ALLOWED_METHODS.to_vec())
@@ -70,31 +80,39 @@ impl Cors {
                     .collect::<Vec<_>>(),
             )
             .max_age(MAX_AGE);
-        router.layer(layer).layer(middleware::from_fn_with_state(
-            self.origins.clone(),
-            refuse_foreign_preflight,
-        ))
+        router
+            .layer(layer)
+            .layer(middleware::from_fn_with_state(gate, admit_preflight))
     }
 }
 
-/// Lets through every request except a CORS preflight (`OPTIONS` with `Origin`
-/// and `Access-Control-Request-Method`) that asks for an origin, a method or a
-/// header that is not allowed: that one gets 403 and no grant.
-async fn refuse_foreign_preflight(
-    State(origins): State<Arc<[HeaderValue]>>,
-    request: Request,
-    next: Next,
-) -> Response {
-    let headers = request.headers();
-    let is_preflight = request.method() == Method::OPTIONS
-        && headers.contains_key(ORIGIN)
-        && headers.contains_key(ACCESS_CONTROL_REQUEST_METHOD);
-    if !is_preflight {
+/// What [`admit_preflight`] needs: the allowlist, and the routes without the
+/// CORS layer (which answers every `OPTIONS` as a preflight).
+#[derive(Clone)]
+struct Gate {
+    origins: Arc<[HeaderValue]>,
+    routes: Router,
+}
+
+/// Lets every request other than `OPTIONS` through to the CORS layer. A CORS
+/// preflight (`OPTIONS` with `Origin` and `Access-Control-Request-Method`) goes
+/// there too when it asks for an allowed origin, method and headers, and gets
+/// 403 and no grant otherwise. Any other `OPTIONS` is not a preflight: it goes
+/// to the routes, which handle it like any request (405 on a route, 404 else).
+async fn admit_preflight(State(gate): State<Gate>, request: Request, next: Next) -> Response {
+    if request.method() != Method::OPTIONS {
         return next.run(request).await;
+    }
+    let headers = request.headers();
+    if !(headers.contains_key(ORIGIN) && headers.contains_key(ACCESS_CONTROL_REQUEST_METHOD)) {
+        return match gate.routes.oneshot(request).await {
+            Ok(response) => response,
+            Err(never) => match never {},
+        };
     }
     let origin_allowed = headers
         .get(ORIGIN)
-        .is_some_and(|origin| origins.contains(origin));
+        .is_some_and(|origin| gate.origins.contains(origin));
     let method_allowed = headers
         .get(ACCESS_CONTROL_REQUEST_METHOD)
         .and_then(|value| Method::from_bytes(value.as_bytes()).ok())

@@ -93,7 +93,8 @@ impl SharedLimiter {
         let result = match self.connection.get() {
             Some(connection) => {
                 let redis_key = match key {
-                    Key::Ip(ip) => format!("{}:ip:{ip}", self.prefix),
+                    // `2001:db8::/64`, `192.0.2.1/32`: the bucket's network.
+                    Key::Ip(network) => format!("{}:ip:{network}", self.prefix),
                     Key::Subject(subject) => format!("{}:sub:{subject}", self.prefix),
                 };
                 let interval = period.as_micros().max(1) as u64;

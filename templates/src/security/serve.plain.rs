@@ -1,7 +1,6 @@
 //! Accepting connections: plain HTTP.
 //!
-//! The router is served with its peers' addresses (`ConnectInfo<SocketAddr>`),
-//! which the per-IP rate limit and the logs rely on.
+//! Connections are accepted and bounded by [`super::connections`].
 //!
 //! TLS: this service speaks plain HTTP and expects a TLS-terminating proxy (a
 //! load balancer, an ingress, Caddy, nginx) in front of it; see the README.
@@ -14,7 +13,9 @@ use std::net::SocketAddr;
 use axum::Router;
 use tokio::net::TcpListener;
 
+use super::connections::{self, plain};
 use crate::config::Settings;
+use crate::config::connections::ConnectionSettings;
 
 /// Why the service cannot accept connections.
 #[derive(Debug, thiserror::Error)]
@@ -30,6 +31,7 @@ pub enum ListenError {
 /// A bound listener.
 pub struct Listener {
     tcp: TcpListener,
+    connections: ConnectionSettings,
 }
 
 impl Listener {
@@ -39,7 +41,10 @@ impl Listener {
         let tcp = TcpListener::bind(addr)
             .await
             .map_err(|source| ListenError::Bind { addr, source })?;
-        Ok(Self { tcp })
+        Ok(Self {
+            tcp,
+            connections: settings.connections.clone(),
+        })
     }
 
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
@@ -58,11 +63,6 @@ impl Listener {
         router: Router,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> io::Result<()> {
-        axum::serve(
-            self.tcp,
-            router.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(shutdown)
-        .await
+        connections::serve(self.tcp, router, &self.connections, shutdown, plain).await
     }
 }

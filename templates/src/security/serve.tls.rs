@@ -1,8 +1,7 @@
 //! Accepting connections: plain HTTP, or HTTPS when `TLS_CERT_PATH` is set (see
 //! [`super::tls`]).
 //!
-//! The router is served with its peers' addresses (`ConnectInfo<SocketAddr>`),
-//! which the per-IP rate limit and the logs rely on.
+//! Connections are accepted and bounded by [`super::connections`].
 
 use std::future::Future;
 use std::io;
@@ -11,8 +10,10 @@ use std::net::SocketAddr;
 use axum::Router;
 use tokio::net::TcpListener;
 
+use super::connections::{self, plain};
 use super::tls::Tls;
 use crate::config::Settings;
+use crate::config::connections::ConnectionSettings;
 
 /// Why the service cannot accept connections.
 #[derive(Debug, thiserror::Error)]
@@ -32,6 +33,7 @@ pub enum ListenError {
 pub struct Listener {
     tcp: TcpListener,
     tls: Option<Tls>,
+    connections: ConnectionSettings,
 }
 
 impl Listener {
@@ -45,7 +47,11 @@ impl Listener {
             Some(tls) => Some(Tls::load(tls).await.map_err(ListenError::Tls)?),
             None => None,
         };
-        Ok(Self { tcp, tls })
+        Ok(Self {
+            tcp,
+            tls,
+            connections: settings.connections.clone(),
+        })
     }
 
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
@@ -65,13 +71,10 @@ impl Listener {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> io::Result<()> {
         if let Some(tls) = self.tls {
-            return tls.serve(self.tcp, router, shutdown).await;
+            return tls
+                .serve(self.tcp, router, &self.connections, shutdown)
+                .await;
         }
-        axum::serve(
-            self.tcp,
-            router.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(shutdown)
-        .await
+        connections::serve(self.tcp, router, &self.connections, shutdown, plain).await
     }
 }

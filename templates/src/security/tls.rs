@@ -7,22 +7,24 @@
 //! `TlsSettings::watch_interval`): renew with certbot or cert-manager and the
 //! new certificate is served. A reload that fails (a half-written file) keeps
 //! the current certificate and logs an error.
+//!
+//! Connections are accepted and bounded by `security::connections` (the TLS
+//! handshake counts towards the header-read timeout); ALPN offers HTTP/1.1
+//! only, the one protocol served.
 
 use std::io;
-use std::net::SocketAddr;
 use std::path::Path;
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use axum::Router;
-use axum_server::Handle;
-use axum_server::tls_rustls::RustlsConfig;
+use axum_server::accept::Accept;
+use axum_server::tls_rustls::{RustlsAcceptor, RustlsConfig};
 use tokio::net::TcpListener;
 
-use super::limits::REQUEST_TIMEOUT;
+use super::connections;
+use crate::config::connections::ConnectionSettings;
 use crate::config::tls::TlsSettings;
-
-/// How long graceful shutdown waits for in-flight requests.
-const SHUTDOWN_GRACE: std::time::Duration = REQUEST_TIMEOUT;
 
 pub struct Tls {
     config: RustlsConfig,
@@ -45,6 +47,7 @@ impl Tls {
                     ),
                 )
             })?;
+        offer_http1_only(&config, &config);
         Ok(Self {
             config,
             settings: settings.clone(),
@@ -55,22 +58,29 @@ impl Tls {
         self,
         listener: TcpListener,
         router: Router,
+        limits: &ConnectionSettings,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> io::Result<()> {
-        let handle = Handle::new();
-        let stopper = handle.clone();
-        tokio::spawn(async move {
-            shutdown.await;
-            stopper.graceful_shutdown(Some(SHUTDOWN_GRACE));
-        });
         let reloader = tokio::spawn(reload_on_change(self.config.clone(), self.settings));
-        let result = axum_server::from_tcp_rustls(listener.into_std()?, self.config)?
-            .handle(handle)
-            .serve(router.into_make_service_with_connect_info::<SocketAddr>())
-            .await;
+        // The handshake is bounded by `connections` (the header-read timeout).
+        let acceptor = RustlsAcceptor::new(self.config);
+        let result = connections::serve(listener, router, limits, shutdown, |stream| {
+            let handshake = acceptor.accept(stream, ());
+            async move { handshake.await.map(|(stream, _service)| stream) }
+        })
+        .await;
         reloader.abort();
         result
     }
+}
+
+/// Makes `target` serve `loaded` with HTTP/1.1 alone offered in ALPN
+/// (axum-server offers HTTP/2 too, which `connections` does not serve), in one
+/// swap. Once per load, not per connection.
+fn offer_http1_only(target: &RustlsConfig, loaded: &RustlsConfig) {
+    let mut server = (*loaded.get_inner()).clone();
+    server.alpn_protocols = vec![b"http/1.1".to_vec()];
+    target.reload_from_config(Arc::new(server));
 }
 
 /// Reloads the certificate on SIGHUP or when the files change.
@@ -102,11 +112,11 @@ async fn reload_on_change(config: RustlsConfig, settings: TlsSettings) {
                 "the files changed"
             }
         };
-        match config
-            .reload_from_pem_file(&settings.cert_path, &settings.key_path)
-            .await
-        {
-            Ok(()) => tracing::info!(reason, "TLS certificate reloaded"),
+        match RustlsConfig::from_pem_file(&settings.cert_path, &settings.key_path).await {
+            Ok(loaded) => {
+                offer_http1_only(&config, &loaded);
+                tracing::info!(reason, "TLS certificate reloaded");
+            }
             Err(error) => tracing::error!(
                 reason,
                 %error,

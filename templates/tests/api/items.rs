@@ -168,6 +168,24 @@ async fn malformed_json_is_a_400_problem() {
 }
 
 #[tokio::test]
+async fn data_after_the_json_document_is_a_400_problem_and_creates_nothing() {
+    let app = spawn_app().await;
+
+    // A second document, which a proxy reading the body its own way might take
+    // for the request; and trailing garbage.
+    for body in [
+        r#"{"name":"a"}{"name":"b","owner":"x"}"#,
+        r#"{"name":"a"} xyz"#,
+    ] {
+        let response = app.post_item_raw(body).await;
+        assert_problem(response, StatusCode::BAD_REQUEST).await;
+    }
+
+    let list: Value = app.list_items("").await.json().await.unwrap();
+    assert_eq!(list["total"], 0, "{list}");
+}
+
+#[tokio::test]
 async fn a_body_that_is_not_json_is_a_415_problem() {
     let app = spawn_app().await;
 

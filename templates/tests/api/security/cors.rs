@@ -112,3 +112,33 @@ async fn a_preflight_asking_for_anything_not_allowed_is_refused_without_a_grant(
         );
     }
 }
+
+#[tokio::test]
+async fn an_options_request_that_is_not_a_preflight_is_handled_like_any_request() {
+    let app = app().await;
+    let options = |path: &str, origin: Option<&str>| {
+        let mut request = app.client.request(Method::OPTIONS, app.url(path));
+        if let Some(origin) = origin {
+            request = request.header(ORIGIN, origin);
+        }
+        request.send()
+    };
+
+    // No `Access-Control-Request-Method`: not a preflight, so no CORS answer
+    // and no way around authentication; the routes answer as for any method.
+    for origin in [None, Some(ALLOWED), Some(OTHER)] {
+        let response = options("/api/items", origin).await.unwrap();
+        assert_eq!(
+            response.status(),
+            StatusCode::METHOD_NOT_ALLOWED,
+            "{origin:?}"
+        );
+        assert!(
+            !response
+                .headers()
+                .contains_key(ACCESS_CONTROL_ALLOW_METHODS)
+        );
+    }
+    let unknown = options("/no/such/route", None).await.unwrap();
+    assert_eq!(unknown.status(), StatusCode::NOT_FOUND);
+}

@@ -162,6 +162,64 @@ async fn behind_a_trusted_proxy_each_forwarded_client_has_its_own_bucket() {
 }
 
 #[tokio::test]
+async fn behind_a_trusted_proxy_the_addresses_of_one_ipv6_network_share_a_bucket() {
+    // The attack: 14 addresses of one /64 against a burst of 5.
+    let app = spawn(5, Duration::from_secs(60), true).await;
+
+    let mut statuses = Vec::new();
+    for n in 1..=14 {
+        let ip = format!("2001:db8:1:2::{n:x}");
+        statuses.push(get(&app, "/health/live", Some(&ip), None).await.status());
+    }
+    assert_eq!(
+        statuses,
+        [
+            [StatusCode::OK; 5].as_slice(),
+            &[StatusCode::TOO_MANY_REQUESTS; 9]
+        ]
+        .concat()
+    );
+    // Another /64 is another client; IPv4 clients are still one per address.
+    for other in ["2001:db8:1:3::1", "198.51.100.20", "198.51.100.21"] {
+        let response = get(&app, "/health/live", Some(other), None).await;
+        assert_eq!(response.status(), StatusCode::OK, "{other}");
+    }
+}
+
+#[tokio::test]
+async fn ipv4_peers_of_a_dual_stack_socket_have_a_bucket_each() {
+    // On `[::]` IPv4 peers arrive as `::ffff:a.b.c.d`, all in one /64: each
+    // must still be a client of its own.
+    let app = spawn_app_against(TestIdp::start().await, |settings| {
+        settings.bind_addr = "[::]:0".parse().unwrap();
+        settings.rate_limit.burst = NonZeroU32::new(2).unwrap();
+        settings.rate_limit.period = Duration::from_secs(60);
+    })
+    .await;
+    let from = |ip: [u8; 4]| {
+        reqwest::Client::builder()
+            .local_address(std::net::IpAddr::from(ip))
+            .build()
+            .unwrap()
+    };
+    let first = from([127, 0, 0, 1]);
+    for _ in 0..2 {
+        let response = first.get(app.url("/health/live")).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+    }
+    let limited = first.get(app.url("/health/live")).send().await.unwrap();
+    assert_eq!(limited.status(), StatusCode::TOO_MANY_REQUESTS);
+
+    let second = from([127, 0, 0, 2]);
+    let response = second.get(app.url("/health/live")).send().await.unwrap();
+    assert_eq!(
+        response.status(),
+        StatusCode::OK,
+        "127.0.0.2 is another client"
+    );
+}
+
+#[tokio::test]
 async fn a_subject_is_limited_whatever_address_it_comes_from() {
     let app = spawn(3, Duration::from_secs(60), true).await;
     wait_until_ready(&app).await;
