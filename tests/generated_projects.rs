@@ -22,6 +22,8 @@ use nestflux::answers::{Answers, Database, DeploySet, FeatureSet, Idp, ProjectNa
 mod dev_probe;
 #[cfg(unix)]
 mod dev_support;
+#[cfg(unix)]
+mod openapi;
 mod upgraded;
 
 /// One generated project: a name, how it is made, and nestflux commands run
@@ -151,6 +153,10 @@ const PROBES: &[(&str, Probe)] = &[
     // (tests/dev_probe).
     #[cfg(unix)]
     ("nestflux dev", dev_probe::probe),
+    // The API description: openapi-spec-validator, and Schemathesis against
+    // the running service (tests/openapi).
+    #[cfg(unix)]
+    ("openapi", openapi::probe),
 ];
 
 /// The generated service's policy parser (`templates/src/rbac.rs`, through

@@ -14,10 +14,12 @@
 ///
 /// ```text
 /// Routes::new()
-///     .get("/items", require("items:read"), list_items)
-///     .get("/me", authenticated(), me)
-///     .get("/health/live", public(), live)
+///     .get("/items", require("items:read"), documented!(list_items))
+///     .get("/me", authenticated(), documented!(me))
+///     .get("/health/live", public(), documented!(live))
 /// ```
+///
+/// (`documented!` hands over the handler with its API description.)
 pub mod guards {
     /// `require("items:read")`: callers whose roles grant the permission.
     pub const REQUIRE: &str = "require";
@@ -40,7 +42,13 @@ pub mod guards {
         "/auth/backchannel-logout",
     ];
     /// A route declaration the generated code holds, shown in fixes.
-    pub const EXAMPLE_ROUTE: &str = r#".get("/items", require("items:read"), list_items)"#;
+    pub const EXAMPLE_ROUTE: &str =
+        r#".get("/items", require("items:read"), documented!(list_items))"#;
+    /// The API description, `GET /openapi.json`: added with axum's
+    /// `.route(…)` past `Routes` (it describes the routes, it is not one of
+    /// them), public by design, and served in production only with
+    /// OPENAPI_PUBLIC=true (NF032).
+    pub const DESCRIPTION_ROUTE: &str = "/openapi.json";
 }
 
 /// Environment variables the rules read: those the generated service reads
@@ -62,6 +70,8 @@ pub mod env {
     pub const CLIENT_SECRET: &str = "AUTH_CLIENT_SECRET";
     /// The Redis shared by every replica (feature `redis`; may hold a password).
     pub const REDIS_URL: &str = "REDIS_URL";
+    /// `true` serves the API description (`GET /openapi.json`) in production.
+    pub const OPENAPI_PUBLIC: &str = "OPENAPI_PUBLIC";
     /// How long a connection may wait for a request's head, idle included.
     pub const HEADER_READ_TIMEOUT: &str = "HTTP_HEADER_READ_TIMEOUT_SECONDS";
     /// How many connections are served at once.
@@ -94,6 +104,7 @@ pub mod env {
         PUBLIC_BASE_URL,
         CLIENT_SECRET,
         REDIS_URL,
+        OPENAPI_PUBLIC,
         HEADER_READ_TIMEOUT,
         MAX_CONNECTIONS,
         RATE_IPV6_PREFIX,

@@ -135,7 +135,7 @@ impl From<sqlx::Error> for ApiError {
 }
 
 /// One invalid input, located either in the JSON body or in the query string.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct FieldError {
     #[serde(flatten)]
     pub location: FieldLocation,
@@ -143,7 +143,7 @@ pub struct FieldError {
 }
 
 /// Where a [`FieldError`] is; serialized as a single `pointer` or `parameter` member.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum FieldLocation {
     /// A JSON Pointer (RFC 6901) into the request body, as a URI fragment: `#/name`.
@@ -172,14 +172,21 @@ impl FieldError {
 
 /// The RFC 9457 body. `type` is `about:blank` for all of them: the status code
 /// says everything, and the title is then by definition the status's reason phrase.
-#[derive(Serialize)]
-struct Problem<'a> {
+/// The API description's `Problem` schema is derived from it.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Problem<'a> {
     #[serde(rename = "type")]
     kind: &'static str,
+    /// The status's reason phrase.
     title: &'static str,
+    /// The HTTP status, repeated.
+    #[schema(minimum = 400, maximum = 599)]
     status: u16,
+    /// What went wrong, for the caller.
     detail: String,
+    /// With 422: one entry per invalid field or parameter.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Vec<FieldError>>)]
     errors: Option<&'a [FieldError]>,
 }
 

@@ -19,8 +19,7 @@ use nestflux::upgrade::older;
 const HANDLER_EDIT: &str =
     "    tracing::info!(item = %item.id, owner = %item.owner, \"item created\");\n";
 /// The statement it follows.
-const HANDLER_ANCHOR: &str =
-    "    let item = repo::create(&state.db, &principal.subject, request.fields()).await?;\n";
+const HANDLER_ANCHOR: &str = "    let item = repo::create(&state.db, &principal.subject, request.fields(), &journal).await?;\n";
 /// The user's permission, declared for routes to come.
 const POLICY_PERMISSION: &str = "    # Ours: the reports routes to come.\n    \"reports:read\",\n";
 /// The user's wording of the viewer role.

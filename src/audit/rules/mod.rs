@@ -39,6 +39,7 @@ pub mod nf028_suppression_without_reason;
 pub mod nf029_suppression_expired;
 pub mod nf030_insecure_session_cookie;
 pub mod nf031_issuer_on_loopback;
+pub mod nf032_api_description_public;
 pub mod nf033_conflict_markers;
 pub mod nf034_missing_security_fix;
 pub mod nf035_kubernetes_container_runs_as_root;
@@ -82,7 +83,7 @@ pub static ALL: &[&Rule] = &[
     &nf029_suppression_expired::RULE,
     &nf030_insecure_session_cookie::RULE,
     &nf031_issuer_on_loopback::RULE,
-    // NF032 is taken by a rule of another issue.
+    &nf032_api_description_public::RULE,
     &nf033_conflict_markers::RULE,
     &nf034_missing_security_fix::RULE,
     &nf035_kubernetes_container_runs_as_root::RULE,

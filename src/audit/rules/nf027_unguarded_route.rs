@@ -11,8 +11,8 @@ pub static RULE: Rule = Rule {
     severity: Severity::High,
     title: "A route is reachable without an authorization guard",
     asvs: &["V4.1.3"],
-    docs: "With RBAC in place, every route must say who may call it. The generated service declares each route through `Routes` (src/routes/access.rs) with its access next to the path: `require(\"items:read\")` (callers whose roles grant the permission), `authenticated()` (any caller with a valid token) or `public()` (anyone, without a token); `Routes` puts authentication and the permission check in front of every route that is not public. A route added with axum's own `.route(\"/path\", …)` bypasses all of that: anyone reaches it, whatever their token.\n\nThe check runs only when `config/rbac.toml` exists. It reads the service's Rust sources (not tests) and reports every `.route(\"/path\", …)` with a literal path, and every route declared `public()` (`.get(\"/path\", public(), handler)` and the other methods of `Routes`), except the routes public by design: the health checks `/health/live` and `/health/ready`, and the sign-in routes of the `session` feature under `/auth/`.",
-    fix: "declare the route through `Routes` with the access it needs, as in src/routes/items.rs: `.get(\"/items\", require(\"items:read\"), list_items)`",
+    docs: "With RBAC in place, every route must say who may call it. The generated service declares each route through `Routes` (src/routes/access.rs) with its access next to the path: `require(\"items:read\")` (callers whose roles grant the permission), `authenticated()` (any caller with a valid token) or `public()` (anyone, without a token); `Routes` puts authentication and the permission check in front of every route that is not public. A route added with axum's own `.route(\"/path\", …)` bypasses all of that: anyone reaches it, whatever their token.\n\nThe check runs only when `config/rbac.toml` exists. It reads the service's Rust sources (not tests) and reports every `.route(\"/path\", …)` with a literal path, and every route declared `public()` (`.get(\"/path\", public(), handler)` and the other methods of `Routes`), except the routes public by design: the health checks `/health/live` and `/health/ready`, the sign-in routes of the `session` feature under `/auth/`, and the API description `/openapi.json` (NF032 covers it in production).",
+    fix: "declare the route through `Routes` with the access it needs, as in src/routes/items.rs: `.get(\"/items\", require(\"items:read\"), documented!(list_items))`",
     check,
 };
 
@@ -51,7 +51,7 @@ fn check_source(source: &RustSource, out: &mut Findings) {
         let Some(path) = args.first().and_then(|a| literal(a)) else {
             continue;
         };
-        if !guards::PUBLIC_ROUTES.contains(&path) {
+        if !guards::PUBLIC_ROUTES.contains(&path) && path != guards::DESCRIPTION_ROUTE {
             out.add(
                 &source.path,
                 source.at(at),
@@ -117,7 +117,7 @@ mod tests {
 
     #[test]
     fn it_is_silent_for_declared_public_by_design_and_policy_less_routes() {
-        let code = "pub fn routes() -> Routes {\n    Routes::new()\n        .get(\"/items\", require(\"items:read\"), list_items)\n        .post(\"/items\", require(\"items:write\"), create_item)\n        .get(\"/me\", authenticated(), me)\n        .get(\"/health/live\", public(), live)\n        .get(\"/auth/login\", public(), login)\n}\nfn other(headers: &HeaderMap) { headers.get(\"x-request-id\"); map.get(\"a\", \"b\"); }\npub fn router(routes: Routes) -> Router { routes.into_iter().fold(Router::new(), |r, (info, route)| r.route(&info.path, route)) }\n";
+        let code = "pub fn routes() -> Routes {\n    Routes::new()\n        .get(\"/items\", require(\"items:read\"), list_items)\n        .post(\"/items\", require(\"items:write\"), create_item)\n        .get(\"/me\", authenticated(), me)\n        .get(\"/health/live\", public(), live)\n        .get(\"/auth/login\", public(), login)\n}\nfn other(headers: &HeaderMap) { headers.get(\"x-request-id\"); map.get(\"a\", \"b\"); }\npub fn router(routes: Routes) -> Router { routes.into_iter().fold(Router::new(), |r, (info, route)| r.route(&info.path, route)) }\nfn described(router: Router) -> Router { router.route(\"/openapi.json\", description()) }\n";
         let found = TestProject::new()
             .file("config/rbac.toml", POLICY)
             .file("src/routes/items.rs", code)

@@ -14,7 +14,7 @@ use crate::db::{self, Pool, SqlRow};
 use crate::journal::Journal;
 
 /// An item as the rest of the service sees it (and as the API returns it).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Item {
     pub id: Uuid,
     pub name: String,

@@ -9,13 +9,15 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 use validator::{Validate, ValidationError};
 
 use crate::auth::Principal;
-use crate::error::{ApiError, FieldError};
+use crate::error::{ApiError, FieldError, Problem};
 use crate::extract::{Path, Query, ValidatedJson};
 use crate::journal::Journal;
+use crate::openapi::documented;
 use crate::repo::items::{self as repo, Item, ItemFields};
 use crate::routes::access::{Routes, require};
 use crate::state::AppState;
@@ -26,16 +28,25 @@ pub const DEFAULT_LIMIT: i64 = 20;
 pub const MAX_LIMIT: i64 = 100;
 
 /// Paths are relative: these routes are nested under `/api`. Each declares
-/// the permission it needs (`config/rbac.toml` says which roles hold it).
+/// the permission it needs (`config/rbac.toml` says which roles hold it);
+/// each handler's `#[utoipa::path]` describes it (the same method and path).
 pub fn routes() -> Routes {
     Routes::new()
-        .get("/items", require("items:read"), list_items)
-        .post("/items", require("items:write"), create_item)
-        .get("/items/{id}", require("items:read"), get_item)
+        .get("/items", require("items:read"), documented!(list_items))
+        .post("/items", require("items:write"), documented!(create_item))
+        .get("/items/{id}", require("items:read"), documented!(get_item))
         // Editors may change the items they own; `items:write-any` (admin)
         // any item: see `update_item`.
-        .put("/items/{id}", require("items:write"), update_item)
-        .delete("/items/{id}", require("items:delete"), delete_item)
+        .put(
+            "/items/{id}",
+            require("items:write"),
+            documented!(update_item),
+        )
+        .delete(
+            "/items/{id}",
+            require("items:delete"),
+            documented!(delete_item),
+        )
 }
 
 /// The permission to change items owned by someone else.
@@ -44,17 +55,22 @@ pub const WRITE_ANY: &str = "items:write-any";
 /// Body of `POST /api/items` and `PUT /api/items/{id}`. Only these fields are
 /// accepted: anything else (`id`, `owner`, ...) is rejected rather than ignored,
 /// so a client can never believe it set a field it cannot set.
-#[derive(Debug, Deserialize, Validate)]
+// The `#[schema]` limits repeat the `#[validate]` ones for the API
+// description; `the_description_states_the_validation_limits` keeps them equal.
+#[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ItemRequest {
-    /// Lengths count characters (Unicode scalar values), not bytes.
+    /// Lengths count characters (Unicode scalar values), not bytes. Not
+    /// whitespace only.
     #[validate(
         length(min = 1, max = 200, message = "must be between 1 and 200 characters"),
         custom(function = "not_blank")
     )]
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     pub name: String,
     /// Absent and `null` both mean "no notes".
     #[validate(length(max = 2000, message = "must be at most 2000 characters"))]
+    #[schema(max_length = 2000)]
     pub notes: Option<String>,
 }
 
@@ -78,9 +94,16 @@ fn not_blank(value: &str) -> Result<(), ValidationError> {
 
 /// Raw query of `GET /api/items`. Kept as strings so that a bad value is
 /// reported as a 422 naming the parameter, like an out-of-range one.
-#[derive(Debug, Deserialize)]
+// The description gives their real type and bounds (`DEFAULT_LIMIT`,
+// `MAX_LIMIT`, kept equal by `the_description_states_the_pagination_bounds`).
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
+    /// Items per page.
+    #[param(value_type = Option<i64>, minimum = 1, maximum = 100, default = 20)]
     limit: Option<String>,
+    /// Where the page starts: the `next` of the previous page (an opaque
+    /// string); the first page without it.
     after: Option<String>,
 }
 
@@ -164,7 +187,8 @@ impl Cursor {
     }
 }
 
-#[derive(Debug, Serialize)]
+/// One page of items, and where the next one starts.
+#[derive(Debug, Serialize, ToSchema)]
 pub struct ItemList {
     pub items: Vec<Item>,
     pub limit: i64,
@@ -186,6 +210,13 @@ async fn record_unreadable(state: &AppState, journal: &Journal, items: &[Item]) 
     }
 }
 
+/// Lists the items, oldest first, a page at a time.
+#[utoipa::path(get, path = "/items", tag = "items", params(ListQuery),
+    responses(
+        (status = 200, description = "A page of items", body = ItemList),
+        (status = 422, description = "`limit` is not an integer in its bounds, or `after` is not \
+            the `next` of a page (`errors` names it)", body = Problem, content_type = "application/problem+json"),
+    ))]
 async fn list_items(
     State(state): State<AppState>,
     _principal: Principal,
@@ -211,6 +242,10 @@ async fn list_items(
     Ok(Json(ItemList { items, limit, next }))
 }
 
+/// Creates an item owned by the caller.
+#[utoipa::path(post, path = "/items", tag = "items", request_body = ItemRequest,
+    responses((status = 201, description = "The item, created", body = Item,
+        headers(("Location" = String, description = "The new item's URL")))))]
 async fn create_item(
     State(state): State<AppState>,
     principal: Principal,
@@ -228,6 +263,13 @@ async fn create_item(
         .into_response())
 }
 
+/// One item.
+#[utoipa::path(get, path = "/items/{id}", tag = "items", params(("id" = Uuid, Path)),
+    responses(
+        (status = 200, description = "The item", body = Item),
+        (status = 404, description = "No item with this id", body = Problem,
+            content_type = "application/problem+json"),
+    ))]
 async fn get_item(
     State(state): State<AppState>,
     _principal: Principal,
@@ -241,7 +283,17 @@ async fn get_item(
     Ok(Json(item))
 }
 
-/// Full replacement of the writable fields: an absent `notes` clears it.
+/// Replaces the item's writable fields: an absent `notes` clears it.
+/// Editors may change the items they own; `items:write-any` any item.
+#[utoipa::path(put, path = "/items/{id}", tag = "items", params(("id" = Uuid, Path)),
+    request_body = ItemRequest,
+    responses(
+        (status = 200, description = "The item, changed", body = Item),
+        (status = 403, description = "Not the owner, and without `items:write-any`, \
+            or without `items:write`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No item with this id", body = Problem,
+            content_type = "application/problem+json"),
+    ))]
 async fn update_item(
     State(state): State<AppState>,
     principal: Principal,
@@ -266,6 +318,13 @@ async fn update_item(
     Ok(Json(item))
 }
 
+/// Deletes an item.
+#[utoipa::path(delete, path = "/items/{id}", tag = "items", params(("id" = Uuid, Path)),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 404, description = "No item with this id", body = Problem,
+            content_type = "application/problem+json"),
+    ))]
 async fn delete_item(
     State(state): State<AppState>,
     _principal: Principal,
@@ -344,6 +403,63 @@ mod tests {
             id: Uuid::new_v4(),
         };
         assert_eq!(Cursor::parse(&cursor.encode()), Some(cursor));
+    }
+
+    /// The schema of one operation's parameter or body property, as the
+    /// API description gives it.
+    fn described(pointer: &str) -> serde_json::Value {
+        let document = serde_json::to_value(crate::routes::description(
+            crate::openapi::DOCUMENTED_ISSUER,
+        ))
+        .unwrap();
+        document
+            .pointer(pointer)
+            .unwrap_or_else(|| panic!("the description has no {pointer}"))
+            .clone()
+    }
+
+    #[test]
+    fn the_description_states_the_pagination_bounds() {
+        let parameters = described("/paths/~1api~1items/get/parameters");
+        let schema = |name: &str| {
+            parameters
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|p| p["name"] == name)
+                .unwrap_or_else(|| panic!("no parameter {name}"))["schema"]
+                .clone()
+        };
+        let limit = schema("limit");
+        assert_eq!(limit["minimum"], 1);
+        assert_eq!(limit["maximum"], MAX_LIMIT);
+        assert_eq!(limit["default"], DEFAULT_LIMIT);
+        // An opaque cursor: a string, no bounds.
+        assert!(schema("after")["type"].to_string().contains("string"));
+    }
+
+    #[test]
+    fn the_description_states_the_validation_limits() {
+        let properties = described("/components/schemas/ItemRequest/properties");
+        let accepted = |name: &str, notes: Option<String>| {
+            ItemRequest {
+                name: name.to_owned(),
+                notes,
+            }
+            .validate()
+            .is_ok()
+        };
+        let max = |field: &str| properties[field]["maxLength"].as_u64().unwrap() as usize;
+        assert_eq!(properties["name"]["minLength"], 1);
+        assert!(!accepted("", None));
+        assert!(accepted(&"n".repeat(max("name")), None));
+        assert!(!accepted(&"n".repeat(max("name") + 1), None));
+        assert!(accepted("n", Some("n".repeat(max("notes")))));
+        assert!(!accepted("n", Some("n".repeat(max("notes") + 1))));
+        assert_eq!(
+            described("/components/schemas/ItemRequest/additionalProperties"),
+            false
+        );
     }
 
     #[test]

@@ -17,13 +17,14 @@ use axum::http::header::{CACHE_CONTROL, LOCATION, SET_COOKIE};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
 use super::access::{Routes, public};
 use crate::auth::verify::string_claim;
-use crate::error::{ApiError, ErrorChain};
+use crate::error::{ApiError, ErrorChain, Problem};
 use crate::extract::Query;
+use crate::openapi::documented;
 use crate::repo::sessions::{self as store, Session};
 use crate::session::cookies::{self, PendingLogin};
 use crate::session::oidc::OidcError;
@@ -35,15 +36,23 @@ const MAX_RETURN_TO_LEN: usize = 2048;
 
 pub fn routes() -> Routes {
     Routes::new()
-        .get("/auth/login", public(), login)
-        .get("/auth/callback", public(), callback)
-        .post("/auth/logout", public(), logout)
-        .post("/auth/backchannel-logout", public(), backchannel_logout)
+        .get("/auth/login", public(), documented!(login))
+        .get("/auth/callback", public(), documented!(callback))
+        .post("/auth/logout", public(), documented!(logout))
+        .post(
+            "/auth/backchannel-logout",
+            public(),
+            documented!(backchannel_logout),
+        )
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, IntoParams)]
 #[serde(default)]
+#[into_params(parameter_in = Query)]
 struct LoginQuery {
+    /// Where the browser goes once signed in: a path on this site (at most
+    /// 2048 bytes, no control characters). Default: `/`.
+    #[param(max_length = 2048, pattern = "^/([^/\\\\].*)?$")]
     return_to: Option<String>,
 }
 
@@ -60,6 +69,13 @@ fn local_path(path: &str) -> bool {
 
 /// Starts a login: a fresh `state`, `nonce` and PKCE verifier, sealed into
 /// the short-lived login cookie, and a redirect to the provider.
+#[utoipa::path(get, path = "/auth/login", tag = "session", params(LoginQuery),
+    responses(
+        (status = 303, description = "To the identity provider's sign-in page",
+            headers(("Location" = String), ("Set-Cookie" = String, description = "The login cookie"))),
+        (status = 400, description = "`return_to` is not a path on this site",
+            body = Problem, content_type = "application/problem+json"),
+    ))]
 async fn login(
     State(state): State<AppState>,
     Query(query): Query<LoginQuery>,
@@ -98,8 +114,9 @@ async fn login(
     Ok(response)
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, IntoParams)]
 #[serde(default)]
+#[into_params(parameter_in = Query)]
 struct CallbackQuery {
     code: Option<String>,
     state: Option<String>,
@@ -119,6 +136,13 @@ enum LoginFailure {
 
 /// The provider sends the browser back here: check everything, create the
 /// session, set its cookies and send the browser where the login started.
+#[utoipa::path(get, path = "/auth/callback", tag = "session", params(CallbackQuery),
+    responses(
+        (status = 303, description = "Signed in: back where the login started",
+            headers(("Location" = String), ("Set-Cookie" = String, description = "The session cookies"))),
+        (status = 400, description = "The sign-in could not be completed (the log says why)",
+            body = Problem, content_type = "application/problem+json"),
+    ))]
 async fn callback(State(state): State<AppState>, request: Request) -> Result<Response, ApiError> {
     let meta = RequestMeta::from_request(&request);
     let headers = request.headers().clone();
@@ -284,6 +308,13 @@ async fn complete_login(
 ///
 /// A cookie-authenticated change like any other: it needs the anti-CSRF
 /// token, or any site could sign its visitors out.
+#[utoipa::path(post, path = "/auth/logout", tag = "session",
+    responses(
+        (status = 200, description = "Signed out (or was not signed in); the cookies are cleared",
+            body = LoggedOut, headers(("Set-Cookie" = String))),
+        (status = 403, description = "A signed-in browser without its anti-CSRF token",
+            body = Problem, content_type = "application/problem+json"),
+    ))]
 async fn logout(State(state): State<AppState>, request: Request) -> Result<Response, ApiError> {
     let sessions = &state.sessions;
     let cookies = sessions.cookies();
@@ -339,21 +370,48 @@ async fn logout(State(state): State<AppState>, request: Request) -> Result<Respo
             )
             .await;
     }
-    let mut response = Json(json!({ "end_session_url": end_session_url })).into_response();
+    let mut response = Json(LoggedOut { end_session_url }).into_response();
     let headers = response.headers_mut();
     headers.append(SET_COOKIE, cookies.clear(cookies.session_name()));
     headers.append(SET_COOKIE, cookies.clear(cookies.csrf_name()));
     Ok(response)
 }
 
-#[derive(Debug, Deserialize)]
+/// The body of `POST /auth/logout`.
+#[derive(Debug, Serialize, ToSchema)]
+struct LoggedOut {
+    /// Where to send the browser to end the provider's own session too, or
+    /// `null` when the provider has no such endpoint (or there was no session).
+    end_session_url: Option<String>,
+}
+
+/// The form of `POST /auth/backchannel-logout`.
+#[derive(Debug, Deserialize, ToSchema)]
 struct LogoutToken {
+    /// The provider's signed logout token (a JWT).
     logout_token: String,
+}
+
+/// The 400 of a refused back-channel logout, OAuth-style (§2.8).
+#[derive(Debug, Serialize, ToSchema)]
+struct LogoutRefused {
+    #[schema(pattern = "^invalid_request$")]
+    error: &'static str,
+    error_description: String,
 }
 
 /// OpenID Connect Back-Channel Logout 1.0: the provider posts a signed logout
 /// token naming a provider session (`sid`) or a user (`sub`); every matching
 /// session ends. Answers 200, or 400 with an OAuth-style error (§2.8).
+#[utoipa::path(post, path = "/auth/backchannel-logout", tag = "session",
+    request_body(content = LogoutToken, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "The sessions named by the token are ended"),
+        (status = 400, description = "No logout token, or one that is not valid",
+            body = LogoutRefused),
+        (status = 500, description = "The sessions could not be ended; the provider may retry",
+            body = Problem, content_type = "application/problem+json"),
+    ))]
 async fn backchannel_logout(State(state): State<AppState>, request: Request) -> Response {
     let meta = RequestMeta::from_request(&request);
     let Ok(axum::Form(form)) = axum::Form::<LogoutToken>::from_request(request, &state).await
@@ -440,7 +498,10 @@ fn bad_logout_request(description: &str) -> Response {
     (
         StatusCode::BAD_REQUEST,
         [(CACHE_CONTROL, HeaderValue::from_static("no-store"))],
-        Json(json!({ "error": "invalid_request", "error_description": description })),
+        Json(LogoutRefused {
+            error: "invalid_request",
+            error_description: description.to_owned(),
+        }),
     )
         .into_response()
 }
