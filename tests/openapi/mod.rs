@@ -146,6 +146,9 @@ pub fn probe(variant: &Variant, project: &Path, target_dir: &Path) -> Result<(),
             .arg(&document)
             .env("NO_COLOR", "1")
             .env("SCHEMATHESIS_HOOKS", "")
+            // It keeps a `.schemathesis/` cache in its working directory:
+            // beside the logs, not in the repository.
+            .current_dir(&logs)
             .output()
             .map_err(|e| format!("run schemathesis: {e}"))?;
         let output = format!(
