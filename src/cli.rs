@@ -327,6 +327,55 @@ pub enum AddCommand {
     /// Add a deployment target's files (e.g. Kubernetes manifests) to the project
     #[command(after_help = ADD_DEPLOY_AFTER_HELP)]
     Deploy(AddDeployArgs),
+    /// Add a resource of your own data: module, migration, permissions and tests
+    #[command(after_help = ADD_RESOURCE_AFTER_HELP)]
+    Resource(AddResourceArgs),
+}
+
+const ADD_RESOURCE_AFTER_HELP: &str = "\
+Fields are NAME:TYPE[?][:MODIFIER]... (`?`: optional). Types: string, text,
+bool, i32, i64, f64, decimal, uuid, date, datetime (UTC), json, enum(a,b,...),
+ref(resource). Modifiers: unique, min=N, max=N (length of text, value of
+numbers), email, url, encrypted (needs the `encryption` feature; not with
+unique), pii (never logged). README.md of nestflux: the SQL type of each type.
+
+Generates src/resources/NAME/ (model, repository, handlers with their access),
+a new migration per database, tests/api/resources/NAME.rs, and the permissions
+NAME:read, NAME:write, NAME:write-any, NAME:delete (and NAME:read-any with
+--private) in config/rbac.toml. Everything is checked before anything is
+written; the same command again changes nothing.
+
+Examples:
+  nestflux add resource customers name:string:max=200 email:string:email:pii
+  nestflux add resource orders customer:ref(customers) total:decimal note:text?:max=2000
+  nestflux add resource notes body:text --private --roles viewer=read,editor=write
+  nestflux add resource customers name:string --dry-run";
+
+#[derive(Debug, Args)]
+pub struct AddResourceArgs {
+    /// Resource name: snake_case, the table and the path `/api/NAME` (e.g. `invoices`)
+    pub name: String,
+
+    /// The fields, as NAME:TYPE[?][:MODIFIER]...
+    #[arg(value_name = "FIELD")]
+    pub fields: Vec<String>,
+
+    /// Who is granted what, as ROLE=ACTION[+ACTION], comma-separated (actions: read,
+    /// read-any, write, write-any, delete) [default: viewer=read,editor=write]
+    #[arg(long, value_name = "LIST", value_delimiter = ',')]
+    pub roles: Vec<String>,
+
+    /// Records visible only to their owner and to holders of NAME:read-any (others get 404)
+    #[arg(long)]
+    pub private: bool,
+
+    /// Print the changes as a diff and write nothing
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// The generated project to extend [default: found from the current directory upwards]
+    #[arg(long, value_name = "DIR")]
+    pub project: Option<PathBuf>,
 }
 
 const ADD_DEPLOY_AFTER_HELP: &str = "\

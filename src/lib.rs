@@ -27,6 +27,7 @@ pub mod project;
 pub mod prompt;
 pub mod rbac;
 pub mod render;
+pub mod resource;
 pub mod secrets;
 pub mod ui;
 pub mod upgrade;

@@ -26,6 +26,9 @@ fn main() -> ExitCode {
         Command::Add(AddCommand::Permission(args)) => {
             nestflux::commands::add::permission(args, &ui).map(|()| true)
         }
+        Command::Add(AddCommand::Resource(args)) => {
+            nestflux::commands::resource::run(args, &ui).map(|()| true)
+        }
         Command::Add(AddCommand::Deploy(args)) => {
             nestflux::commands::deploy::run(args, &ui).map(|()| true)
         }

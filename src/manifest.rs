@@ -132,6 +132,9 @@ pub const RULES: &[Rule] = &[
     parts("lockfile/postgres.conditions.toml"),
     // The README's sections, imported by README.md.jinja.
     parts("README/"),
+    // The files of one resource, rendered once per resource of the project
+    // (`render::RESOURCE_TEMPLATES`), never as themselves.
+    parts("resource/"),
     only("deploy/keycloak/", KEYCLOAK),
     only("deploy/authentik/", AUTHENTIK),
     // The service's least-privilege role in compose.yaml's PostgreSQL.
@@ -358,14 +361,14 @@ pub const RULES: &[Rule] = &[
     only("src/repo/sessions.rs", When::Feature(Feature::Session)),
     only("src/routes/session.rs", When::Feature(Feature::Session)),
     variant(
-        "src/routes/authenticate.bearer.rs",
+        "src/access/authenticate.bearer.rs",
         When::Without(Feature::Session),
-        "src/routes/authenticate.rs",
+        "src/access/authenticate.rs",
     ),
     variant(
-        "src/routes/authenticate.session.rs",
+        "src/access/authenticate.session.rs",
         When::Feature(Feature::Session),
-        "src/routes/authenticate.rs",
+        "src/access/authenticate.rs",
     ),
     only(
         "migrations/sqlite/0003_create_sessions.sql",

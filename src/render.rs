@@ -17,6 +17,8 @@ use crate::error::UserError;
 use crate::manifest::{self, Plan, Rule, TEMPLATE_SUFFIX};
 use crate::project::env::password_var;
 use crate::project::{BASELINE_FILE, PROJECT_FILE};
+use crate::resource::Resource;
+use crate::resource::context::ResourceContext;
 use crate::secrets::Secrets;
 
 pub mod lockfile;
@@ -56,7 +58,65 @@ pub fn render_with_roles(
     secrets: &Secrets,
     roles: &[&str],
 ) -> Result<FileSet, UserError> {
-    render_some(&TEMPLATES, answers, secrets, manifest::RULES, roles, None)
+    render_project(answers, secrets, roles, &[])
+}
+
+/// Renders the project with its roles and its resources (`[[resources]]`
+/// of its `nestflux.toml`): every resource's module, migrations and tests,
+/// and the files that list them (`src/resources/mod.rs`,
+/// `tests/api/resources/mod.rs`).
+pub fn render_project(
+    answers: &Answers,
+    secrets: &Secrets,
+    roles: &[&str],
+    resources: &[Resource],
+) -> Result<FileSet, UserError> {
+    let mut files = render_unformatted(answers, secrets, roles, resources)?;
+    // Without resources, the templates' own layout is rustfmt's already.
+    if !resources.is_empty() {
+        format_rust(&mut [&mut files]);
+    }
+    Ok(files)
+}
+
+/// The project rendered with the resources `before` and with those `after`
+/// (what `add resource` compares), as [`render_project`] renders each, but
+/// laid out by one run of rustfmt for both: starting rustfmt costs more
+/// than formatting a resource.
+pub fn render_project_change(
+    answers: &Answers,
+    secrets: &Secrets,
+    roles: &[&str],
+    before: &[Resource],
+    after: &[Resource],
+) -> Result<(FileSet, FileSet), UserError> {
+    let mut old = render_unformatted(answers, secrets, roles, before)?;
+    let mut new = render_unformatted(answers, secrets, roles, after)?;
+    match (before.is_empty(), after.is_empty()) {
+        (false, false) => format_rust(&mut [&mut old, &mut new]),
+        (true, false) => format_rust(&mut [&mut new]),
+        (false, true) => format_rust(&mut [&mut old]),
+        (true, true) => {}
+    }
+    Ok((old, new))
+}
+
+/// The whole project, the resources' code as the templates write it.
+fn render_unformatted(
+    answers: &Answers,
+    secrets: &Secrets,
+    roles: &[&str],
+    resources: &[Resource],
+) -> Result<FileSet, UserError> {
+    render_some(
+        &TEMPLATES,
+        answers,
+        secrets,
+        manifest::RULES,
+        roles,
+        resources,
+        None,
+    )
 }
 
 /// The files a project for `answers` gets, each with the template it is made
@@ -89,6 +149,7 @@ pub fn render_files(
         secrets,
         manifest::RULES,
         DEFAULT_ROLES,
+        &[],
         Some(&wanted),
     )?;
     files.retain(|path, _| outputs.contains(&path.as_str()));
@@ -113,7 +174,7 @@ pub fn render_tree_with_roles(
     rules: &[Rule],
     roles: &[&str],
 ) -> Result<FileSet, UserError> {
-    render_some(tree, answers, secrets, rules, roles, None)
+    render_some(tree, answers, secrets, rules, roles, &[], None)
 }
 
 /// Renders the files of `tree` for `answers`, or only those at `wanted`.
@@ -123,6 +184,7 @@ fn render_some(
     secrets: &Secrets,
     rules: &[Rule],
     roles: &[&str],
+    resources: &[Resource],
     wanted: Option<&[&str]>,
 ) -> Result<FileSet, UserError> {
     let files = template_files(tree);
@@ -146,7 +208,11 @@ fn render_some(
     env.add_function("modules", move |dir: &str| modules(&listed, dir));
     let listed = Arc::clone(&outputs);
     env.add_function("layout", move || Value::from(Serde(layout(&listed))));
-    let context = Value::from(Serde(Context::new(answers, secrets, roles, &outputs)));
+    let recorded = resources;
+    let resources: Vec<ResourceContext> = resources.iter().map(ResourceContext::new).collect();
+    let context = Value::from(Serde(Context::new(
+        answers, secrets, roles, &outputs, &resources,
+    )));
 
     let sources: BTreeMap<&str, &include_dir::File<'static>> = files
         .iter()
@@ -179,8 +245,34 @@ fn render_some(
         };
         out.insert(output.clone(), contents);
     }
+    if wanted.is_none() {
+        for resource in &resources {
+            render_resource(&env, &context, answers, resource, &mut out, &mut errors);
+        }
+    }
     if !errors.is_empty() {
         return Err(template_errors(errors));
+    }
+    if !resources.is_empty() {
+        // The API description the project's `openapi` command prints names
+        // the resources' routes and types too.
+        if let Some(document) = out.get_mut(OPENAPI_FILE) {
+            let rate_limit = answers
+                .features
+                .contains(crate::answers::Feature::RateLimit);
+            let text = crate::resource::openapi::with_resources(
+                &String::from_utf8_lossy(document),
+                recorded,
+                rate_limit,
+            )
+            .map_err(|detail| {
+                UserError::failure(format!(
+                    "cannot describe the resources in {OPENAPI_FILE} (this is a bug in nestflux, please report it)"
+                ))
+                .with_detail(detail)
+            })?;
+            *document = text.into_bytes();
+        }
     }
     let lock_wanted = wanted.is_none_or(|wanted| wanted.contains(&LOCK_FILE));
     if let Some(superset) = plan.get(LOCK_FILE).filter(|_| lock_wanted) {
@@ -195,7 +287,7 @@ fn render_some(
     if out
         .insert(
             PROJECT_FILE.to_owned(),
-            crate::audit::defaults::project_file(answers).into_bytes(),
+            project_file_text(answers, recorded).into_bytes(),
         )
         .is_some()
     {
@@ -374,6 +466,8 @@ struct Context<'a> {
     /// ([`crate::deploy`]): `deploy.kubernetes`, `deploy.uid`, ...
     deploy: DeployContext,
     nestflux_version: &'static str,
+    /// The project's resources ([`ResourceContext`]), in the order they were added.
+    resources: &'a [ResourceContext],
     /// Every file the project gets (`nestflux.toml` and the baseline
     /// included), sorted: what the README's layout shows. `modules(dir)` lists the Rust modules
     /// among them.
@@ -394,6 +488,7 @@ impl<'a> Context<'a> {
         secrets: &'a Secrets,
         roles: &'a [&'a str],
         files: &'a [String],
+        resources: &'a [ResourceContext],
     ) -> Self {
         Self {
             project: ProjectContext {
@@ -412,6 +507,119 @@ impl<'a> Context<'a> {
             deploy: DeployContext::new(answers),
             nestflux_version: NESTFLUX_VERSION,
             files,
+            resources,
+        }
+    }
+}
+
+/// The templates of one resource (under `templates/resource/`, which the
+/// manifest keeps out of the project itself) and where each is written.
+const RESOURCE_TEMPLATES: &[(&str, &str)] = &[
+    ("resource/src/mod.rs.jinja", "src/resources/{name}/mod.rs"),
+    (
+        "resource/src/model.rs.jinja",
+        "src/resources/{name}/model.rs",
+    ),
+    ("resource/src/repo.rs.jinja", "src/resources/{name}/repo.rs"),
+    (
+        "resource/tests/resource.rs.jinja",
+        "tests/api/resources/{name}.rs",
+    ),
+    (
+        "resource/migrations/{database}.sql.jinja",
+        "migrations/{database}/{migration}",
+    ),
+];
+
+/// Renders the files of `resource` into `out`, with the project's context
+/// and `resource`.
+fn render_resource(
+    env: &Environment<'static>,
+    context: &Value,
+    answers: &Answers,
+    resource: &ResourceContext,
+    out: &mut FileSet,
+    errors: &mut Vec<String>,
+) {
+    let context =
+        minijinja::context! { resource => Value::from(Serde(resource)), ..context.clone() };
+    let fill = |pattern: &str| {
+        pattern
+            .replace("{name}", &resource.name)
+            .replace("{database}", answers.database.key())
+            .replace("{migration}", &resource.migration_file)
+    };
+    for (template, output) in RESOURCE_TEMPLATES {
+        let (template, output) = (fill(template), fill(output));
+        match env
+            .get_template(&template)
+            .and_then(|compiled| compiled.render(&context))
+        {
+            Ok(text) => {
+                if out
+                    .insert(output.clone(), normalize_newline(text).into_bytes())
+                    .is_some()
+                {
+                    errors.push(format!(
+                        "resource `{}` writes `{output}`, which the project already has",
+                        resource.name
+                    ));
+                }
+            }
+            Err(e) => errors.push(describe(&e)),
+        }
+    }
+}
+
+/// The committed API description, which lists the resources' routes.
+const OPENAPI_FILE: &str = "openapi.json";
+
+/// The Rust files that list or hold resources, laid out by rustfmt (the
+/// names of fields and resources change where lines break), as `cargo fmt`
+/// would: those of every set in one run of rustfmt. Left as rendered when
+/// rustfmt is not installed or fails: still valid code.
+fn format_rust(sets: &mut [&mut FileSet]) {
+    let Ok(dir) = tempfile::tempdir() else {
+        return;
+    };
+    // Each set in a directory of its own, each file at its own path there:
+    // rustfmt follows the `mod` declarations among them.
+    let mut files: Vec<(usize, String, std::path::PathBuf)> = Vec::new();
+    for (index, set) in sets.iter().enumerate() {
+        for (path, bytes) in set.iter() {
+            let listed =
+                path.starts_with("src/resources/") || path.starts_with("tests/api/resources/");
+            if !listed || !path.ends_with(".rs") {
+                continue;
+            }
+            let file = dir.path().join(index.to_string()).join(path);
+            let written = file
+                .parent()
+                .is_some_and(|parent| std::fs::create_dir_all(parent).is_ok())
+                && std::fs::write(&file, bytes).is_ok();
+            if !written {
+                return;
+            }
+            files.push((index, path.clone(), file));
+        }
+    }
+    if files.is_empty() {
+        return;
+    }
+    let formatted = std::process::Command::new("rustfmt")
+        .args(["--edition", "2024", "--quiet"])
+        .args(files.iter().map(|(_, _, file)| file))
+        .current_dir(dir.path())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|status| status.success());
+    if !formatted {
+        return;
+    }
+    for (index, path, file) in files {
+        if let Ok(bytes) = std::fs::read(&file) {
+            sets[index].insert(path, bytes);
         }
     }
 }
@@ -526,6 +734,17 @@ fn template_errors(errors: Vec<String>) -> UserError {
         if count == 1 { "" } else { "s" }
     ))
     .with_detail(errors.join("\n"))
+}
+
+/// `nestflux.toml` as `new` writes it followed by each recorded resource's
+/// `[[resources]]` table as `add resource` appends it: what a project that
+/// has these resources records, so that an upgrade's baseline holds it too.
+fn project_file_text(answers: &Answers, resources: &[Resource]) -> String {
+    let mut text = crate::audit::defaults::project_file(answers);
+    for resource in resources {
+        text.push_str(&crate::project::file::resource_table(resource));
+    }
+    text
 }
 
 /// Names a project cannot take because generated projects already use

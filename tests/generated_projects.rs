@@ -18,6 +18,7 @@ use std::time::Instant;
 
 use nestflux::answers::{Answers, Database, DeploySet, FeatureSet, Idp, ProjectName};
 
+mod common;
 #[cfg(unix)]
 mod dev_probe;
 #[cfg(unix)]
@@ -32,8 +33,34 @@ mod upgraded;
 struct Variant {
     name: &'static str,
     origin: Origin,
-    then: &'static [&'static [&'static str]],
+    then: &'static [Step],
 }
+
+/// A nestflux command run in a generated project.
+enum Step {
+    /// `nestflux <args>`.
+    Run(&'static [&'static str]),
+    /// `nestflux add resource <args>`.
+    AddResource(&'static [&'static str]),
+}
+
+impl Step {
+    fn args(&self) -> Vec<&'static str> {
+        match self {
+            Step::Run(args) => args.to_vec(),
+            Step::AddResource(args) => [&["add", "resource"][..], args].concat(),
+        }
+    }
+}
+
+/// A private resource referring to `common::EVERY_TYPE`'s.
+const REFERRING: &[&str] = &[
+    "orders",
+    "customer:ref(customers)",
+    "total:decimal",
+    "note:text?:max=2000",
+    "--private",
+];
 
 /// How a variant's project is made.
 enum Origin {
@@ -68,14 +95,16 @@ const VARIANTS: &[Variant] = &[
             "zulu-shop-with-the-longest-nam",
         ]),
         then: &[
-            &["add", "role", "auditor", "--permissions", "items:read"],
-            &[
+            Step::Run(&["add", "role", "auditor", "--permissions", "items:read"]),
+            Step::Run(&[
                 "add",
                 "permission",
                 "reports:read",
                 "--roles",
                 "auditor,admin",
-            ],
+            ]),
+            Step::AddResource(common::EVERY_TYPE),
+            Step::AddResource(REFERRING),
         ],
     },
     Variant {
@@ -96,7 +125,10 @@ const VARIANTS: &[Variant] = &[
             "--features",
             ALL_FEATURES,
         ]),
-        then: &[],
+        then: &[
+            Step::AddResource(common::EVERY_TYPE),
+            Step::AddResource(REFERRING),
+        ],
     },
     Variant {
         name: "authentik-postgres-session",
@@ -333,9 +365,10 @@ fn check(variant: &Variant, target_dir: &Path) -> Result<(), String> {
             );
         }
     }
-    for command in variant.then {
+    for step in variant.then {
+        let command = step.args();
         let output = Command::new(env!("CARGO_BIN_EXE_nestflux"))
-            .args(*command)
+            .args(&command)
             .current_dir(&dir)
             .output()
             .expect("run nestflux");

@@ -186,6 +186,66 @@ fn the_parser_reads_columns_nullability_and_skips_constraints() {
     );
 }
 
+/// The migration of a resource with every type, on both databases: the same
+/// columns, in the same order, with the same nullability.
+#[test]
+fn a_resource_s_migrations_define_the_same_table_on_both_databases() {
+    use nestflux::render::render_project;
+    use nestflux::resource::{Resource, parse_field};
+
+    let fields = [
+        "name:string:min=1:max=200",
+        "email:string:email:pii:unique",
+        "iban:string?:encrypted",
+        "vip:bool",
+        "visits:i32:min=0",
+        "points:i64?",
+        "ratio:f64?",
+        "balance:decimal",
+        "token:uuid?:unique",
+        "born:date?",
+        "seen:datetime?",
+        "extra:json?",
+        "tier:enum(gold,silver)",
+    ];
+    let customers = Resource {
+        name: "customers".to_owned(),
+        fields: fields.iter().map(|f| parse_field(f).unwrap()).collect(),
+        private: false,
+        migration: 9,
+    };
+    let orders = Resource {
+        name: "orders".to_owned(),
+        fields: vec![parse_field("customer:ref(customers)").unwrap()],
+        private: true,
+        migration: 10,
+    };
+    let resources = [customers, orders];
+    let render = |database: Database| {
+        let answers = Answers {
+            name: ProjectName::parse("shop").unwrap(),
+            idp: Idp::Oidc,
+            database,
+            features: FeatureSet::all(),
+            deploy: DeploySet::none(),
+        };
+        let secrets = Secrets::generate(&mut seeded_rng(1), DEFAULT_ROLES);
+        migrations(
+            &render_project(&answers, &secrets, DEFAULT_ROLES, &resources).unwrap(),
+            database,
+        )
+    };
+    let (sqlite, postgres) = (render(Database::Sqlite), render(Database::Postgres));
+    for file in ["0009_create_customers.sql", "0010_create_orders.sql"] {
+        let (a, b) = (tables(&sqlite[file]), tables(&postgres[file]));
+        assert_eq!(a.len(), 1, "{file}");
+        assert_eq!(a, b, "{file}");
+    }
+    let customers = &tables(&sqlite["0009_create_customers.sql"])["customers"];
+    assert!(customers.contains(&("iban_key_id".to_owned(), true)));
+    assert!(customers.contains(&("vip".to_owned(), false)));
+}
+
 /// The server the test may create a database and a role on: the one the
 /// generated projects' tests use.
 fn superuser_url() -> String {

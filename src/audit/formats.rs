@@ -10,7 +10,7 @@
 //! ([`crate::idp_files`]) and `nestflux.toml` ([`crate::project::file`]).
 
 /// How the generated code declares who may call a route: every route is
-/// added through `Routes` (`src/routes/access.rs`) with an `Access`,
+/// added through `Routes` (`src/access/mod.rs`) with an `Access`,
 ///
 /// ```text
 /// Routes::new()

@@ -6,4 +6,5 @@ pub mod audit;
 pub mod deploy;
 pub mod dev;
 pub mod new;
+pub mod resource;
 pub mod upgrade;

@@ -24,6 +24,7 @@ use crate::answers::{
 };
 use crate::diagnostics::located_error;
 use crate::error::UserError;
+use crate::resource::{self, Resource};
 
 /// Version of the `nestflux.toml` layout. Bump it only with a migration path:
 /// `add` and `audit-config` refuse files written with a newer schema.
@@ -42,6 +43,9 @@ pub struct ProjectFile {
     pub features_span: Option<Range<usize>>,
     /// The entries of `[audit] allow`, as written.
     pub allow: Vec<AllowEntry>,
+    /// The project's resources (`[[resources]]`), in the order they were
+    /// added (`nestflux add resource`).
+    pub resources: Vec<Resource>,
 }
 
 /// One entry of `[audit] allow` as written, with the places of its parts.
@@ -70,7 +74,13 @@ impl ProjectFile {
             .with_help("upgrade nestflux: cargo install nestflux"));
         }
         let project = raw.project;
+        let resources = raw
+            .resources
+            .into_iter()
+            .map(|raw| raw.into_resource(text, path))
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(ProjectFile {
+            resources,
             features_span: project.features.as_ref().map(Spanned::span),
             answers: PartialAnswers {
                 name: project.name,
@@ -259,6 +269,79 @@ struct RawFile {
     deploy: DeploySection,
     #[serde(default)]
     audit: AuditSection,
+    #[serde(default)]
+    resources: Vec<RawResource>,
+}
+
+/// One `[[resources]]` entry: a resource added by `nestflux add resource`.
+/// Its fields are written in the grammar of the command line
+/// ([`crate::resource::parse`]), so there is one way to read them.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawResource {
+    name: Spanned<String>,
+    migration: u32,
+    #[serde(default)]
+    private: bool,
+    fields: Vec<Spanned<String>>,
+}
+
+impl RawResource {
+    fn into_resource(self, text: &str, path: &Path) -> Result<Resource, UserError> {
+        let help =
+            "fix the entry to match `nestflux add resource`'s grammar (README, \"Resources\")";
+        let name = self.name.get_ref();
+        if let Err(problem) = resource::check_resource_name(name) {
+            return Err(located_error(
+                text,
+                path,
+                self.name.span().start,
+                &problem,
+                help,
+            ));
+        }
+        let mut fields = Vec::new();
+        for field in &self.fields {
+            // +1: the opening quote of the string.
+            let field = resource::parse_field(field.get_ref()).map_err(|e| {
+                located_error(
+                    text,
+                    path,
+                    field.span().start + 1 + e.column,
+                    &e.message,
+                    help,
+                )
+            })?;
+            fields.push(field);
+        }
+        Ok(Resource {
+            name: name.clone(),
+            fields,
+            private: self.private,
+            migration: self.migration,
+        })
+    }
+}
+
+/// The `[[resources]]` entry for `resource`, as `nestflux add resource`
+/// appends it to `nestflux.toml`.
+pub fn resource_table(resource: &Resource) -> String {
+    let fields: Vec<String> = resource
+        .field_texts()
+        .iter()
+        .map(|f| format!("  {},\n", quote(f)))
+        .collect();
+    let private = if resource.private {
+        "private = true\n"
+    } else {
+        ""
+    };
+    format!(
+        "\n[[resources]]\nname = {}\nmigration = {}\n{private}fields = [\n{}]\n",
+        quote(&resource.name),
+        resource.migration,
+        fields.concat(),
+    )
 }
 
 /// `[deploy]`: the deployment targets (absent in files written before it
@@ -455,6 +538,32 @@ mod tests {
         );
         let msg = preset_error("[project]\nname = \"My Api\"\n");
         assert!(msg.contains("line 2") && msg.contains("lowercase"), "{msg}");
+    }
+
+    #[test]
+    fn resources_are_written_and_read_back_with_their_fields() {
+        let text = "[project]\nname = \"x\"\n";
+        let resource = Resource {
+            name: "invoices".to_owned(),
+            fields: vec![
+                resource::parse_field("number:string:unique").unwrap(),
+                resource::parse_field("note:text?:max=2000:pattern=^a\"b$").unwrap(),
+            ],
+            private: true,
+            migration: 4,
+        };
+        let text = format!("{text}{}", resource_table(&resource));
+        let file = ProjectFile::parse(&text, Path::new("nestflux.toml")).unwrap();
+        assert_eq!(file.resources, vec![resource]);
+    }
+
+    #[test]
+    fn a_bad_recorded_field_is_named_at_its_line_and_column() {
+        let msg = preset_error(
+            "[[resources]]\nname = \"invoices\"\nmigration = 4\nfields = [\"due:dat\"]\n",
+        );
+        assert!(msg.contains("line 4, column 16"), "{msg}");
+        assert!(msg.contains("unknown type `dat`"), "{msg}");
     }
 
     #[test]

@@ -279,16 +279,17 @@ impl Upgrade {
 }
 
 /// What this nestflux renders for a project's recorded inputs: its answers
-/// (`nestflux.toml`) and its roles (`config/rbac.toml`), with its own
-/// secrets.
-///
-/// HOOK(#14, `add resource`): the project's resources, recorded in
-/// `nestflux.toml` as `[[resources]]`, are inputs too: read them here and
-/// pass them to the render, so that every resource is rendered again by the
-/// new templates (and `add resource` keeps the baseline with
-/// [`baseline::replace_files`], adding the files it creates to it).
+/// and its resources (`nestflux.toml`, `[[resources]]`: every resource is
+/// rendered again by the new templates) and its roles (`config/rbac.toml`),
+/// with its own secrets.
 fn render_project(project: &Project, secrets: &Secrets, roles: &[&str]) -> anyhow::Result<FileSet> {
-    Ok(render::render_with_roles(&project.answers, secrets, roles)?)
+    let (_, file) = crate::project::ProjectFile::read(&project.root.join(PROJECT_FILE))?;
+    Ok(render::render_project(
+        &project.answers,
+        secrets,
+        roles,
+        &file.resources,
+    )?)
 }
 
 /// The roles a project is rendered with: those of its policy, the default

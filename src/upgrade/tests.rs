@@ -517,3 +517,71 @@ fn the_security_fixes_listed_are_those_after_the_recorded_version_for_files_the_
     assert!(project.upgrade(&[]).unwrap());
     assert!(project.prepare().security_fixes_in(&list).is_empty());
 }
+
+fn add_resource(project: &Fixture, name: &str, fields: &[&str]) {
+    commands::resource::run(
+        crate::cli::AddResourceArgs {
+            name: name.into(),
+            fields: fields.iter().map(|f| (*f).to_owned()).collect(),
+            roles: vec![],
+            private: false,
+            dry_run: false,
+            project: Some(project.root().to_owned()),
+        },
+        &quiet(),
+    )
+    .unwrap();
+}
+
+#[test]
+fn resources_added_with_add_resource_are_rendered_again_and_kept() {
+    let project = Fixture::older();
+    add_resource(
+        &project,
+        "customers",
+        &["name:string:max=100", "email:string:email:pii"],
+    );
+    add_resource(
+        &project,
+        "orders",
+        &["customer:ref(customers)", "total:decimal"],
+    );
+    let module = "src/resources/orders/mod.rs";
+    // Its number is whatever `add resource` chose (after every migration).
+    let migration = &fs::read_dir(project.root().join("migrations/sqlite"))
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .find(|name| name.ends_with("_create_orders.sql"))
+        .map(|name| format!("migrations/sqlite/{name}"))
+        .expect("the resource's migration");
+    let (before_module, before_migration) = (project.read(module), project.read(migration));
+    // The user's own line in a generated resource file.
+    project.write(
+        "src/resources/customers/model.rs",
+        &format!(
+            "{}\n// mine\n",
+            project.read("src/resources/customers/model.rs")
+        ),
+    );
+
+    assert!(project.upgrade(&[]).unwrap());
+    assert_eq!(project.read(module), before_module);
+    assert_eq!(project.read(migration), before_migration);
+    assert!(
+        project
+            .read("src/resources/customers/model.rs")
+            .ends_with("// mine\n")
+    );
+    let listing = project.read("src/resources/mod.rs");
+    assert!(listing.contains("pub mod customers;") && listing.contains("pub mod orders;"));
+    assert!(project.read(RBAC_FILE).contains("\"orders:write-any\""));
+    assert_eq!(
+        project.read("src/error.rs"),
+        current("src/error.rs"),
+        "the template fix arrived"
+    );
+    // And a second upgrade has nothing to do.
+    let up = project.prepare();
+    let plan = up.plan().unwrap();
+    assert!(up.ops(&plan).unwrap().is_empty());
+}

@@ -50,6 +50,11 @@ pub enum ApiError {
     #[error("not found: {0}")]
     NotFound(String),
 
+    /// 409: the request conflicts with the state of the data (a record other
+    /// records still refer to cannot be deleted).
+    #[error("conflict: {0}")]
+    Conflict(String),
+
     /// 405: the route exists but not with this method. The router adds `Allow`.
     #[error("method not allowed")]
     MethodNotAllowed,
@@ -97,6 +102,7 @@ impl ApiError {
             Self::Unauthorized(_) | Self::InvalidToken => StatusCode::UNAUTHORIZED,
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::Conflict(_) => StatusCode::CONFLICT,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -115,6 +121,7 @@ impl ApiError {
             | Self::Unauthorized(detail)
             | Self::Forbidden(detail)
             | Self::NotFound(detail)
+            | Self::Conflict(detail)
             | Self::UnsupportedMediaType(detail)
             | Self::ServiceUnavailable(detail) => detail.clone(),
             Self::InvalidToken => "the access token is not valid".to_owned(),

@@ -81,3 +81,24 @@ fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<String, Vec<u8>>) {
         }
     }
 }
+
+/// `nestflux add resource` arguments with every type and modifier
+/// (`encrypted` needs the project's `encryption` feature).
+pub const EVERY_TYPE: &[&str] = &[
+    "customers",
+    "name:string:min=1:max=200",
+    "email:string:email:pii:unique",
+    "site:string?:url",
+    "bio:text?:max=2000",
+    "iban:string?:encrypted:pii",
+    "vip:bool",
+    "visits:i32:min=0:max=1000",
+    "points:i64?",
+    "ratio:f64?:min=0:max=1",
+    "balance:decimal",
+    "token:uuid?:unique",
+    "born:date?",
+    "seen:datetime?",
+    "extra:json?",
+    "tier:enum(gold,silver,bronze)",
+];

@@ -2,7 +2,7 @@
 //! request must carry an access token (a signed JWT) from the identity provider
 //! configured by `AUTH_ISSUER_URL`, sent as `Authorization: Bearer <token>`.
 //!
-//! - `routes::access::Routes` puts authentication in front of every route that
+//! - `access::Routes` puts authentication in front of every route that
 //!   is not public, route by route, where the route declares its access: it
 //!   reads the bearer token ([`bearer`]), has the [`Verifier`] check it
 //!   ([`verify`], with keys from [`keys`]) and puts the caller's [`Principal`]

@@ -13,13 +13,13 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 use validator::{Validate, ValidationError};
 
+use crate::access::{Routes, require};
 use crate::auth::Principal;
 use crate::error::{ApiError, FieldError, Problem};
 use crate::extract::{Path, Query, ValidatedJson};
 use crate::journal::Journal;
 use crate::openapi::documented;
 use crate::repo::items::{self as repo, Item, ItemFields};
-use crate::routes::access::{Routes, require};
 use crate::state::AppState;
 
 /// Page size when `limit` is not given.

@@ -7,9 +7,9 @@ use axum::Json;
 use axum::response::{IntoResponse as _, Response};
 use serde::Serialize;
 
+use crate::access::{Routes, authenticated};
 use crate::auth::Principal;
 use crate::openapi::documented;
-use crate::routes::access::{Routes, authenticated};
 
 /// Paths are relative: this route is nested under `/api`. Any authenticated
 /// caller may ask who it is, whatever its roles.

@@ -20,7 +20,7 @@ use chrono::Utc;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::access::{Routes, public};
+use crate::access::{Routes, public};
 use crate::auth::verify::string_claim;
 use crate::error::{ApiError, ErrorChain, Problem};
 use crate::extract::Query;

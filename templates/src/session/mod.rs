@@ -281,7 +281,7 @@ impl Sessions {
     }
 
     /// The principal of a request carrying a session cookie, `None` when it
-    /// carries none. Called by `routes::authenticate` when there is no bearer
+    /// carries none. Called by `access::authenticate` when there is no bearer
     /// token.
     ///
     /// An unknown or ended session is a 401 (an ended one is deleted); a
