@@ -209,10 +209,11 @@ impl Described<'_> {
     /// `/api/<name>`: list and create.
     fn collection(&self) -> Value {
         let pages = json!([
-            {"name": "limit", "in": "query", "description": "Records per page.", "required": false,
+            {"name": "limit", "in": "query", "description": "Items per page.", "required": false,
              "schema": {"type": "integer", "format": "int64", "default": 20, "maximum": 100, "minimum": 1}},
-            {"name": "offset", "in": "query", "description": "Records to skip.", "required": false,
-             "schema": {"type": "integer", "format": "int64", "default": 0, "minimum": 0}}
+            {"name": "after", "in": "query",
+             "description": "Where the page starts: the `next` of the previous page (an opaque\nstring); the first page without it.",
+             "required": false, "schema": {"type": "string"}}
         ]);
         let list = self.operation(
             &format!(
@@ -230,7 +231,9 @@ impl Described<'_> {
         );
         list_responses.insert(
             "422".to_owned(),
-            problem("`limit` or `offset` is not an integer in its bounds (`errors` names it)"),
+            problem(
+                "`limit` is not an integer in its bounds, or `after` is not the `next` of a page (`errors` names it)",
+            ),
         );
         let create = self.operation(
             "Creates a record owned by the caller.",
@@ -298,13 +301,12 @@ impl Described<'_> {
     fn list(&self, name: &str) -> Value {
         json!({
             "type": "object",
-            "description": "One page of records, with the total count for paging.",
-            "required": ["items", "limit", "offset", "total"],
+            "description": "One page of records, and where the next one starts.",
+            "required": ["items", "limit"],
             "properties": {
                 "items": {"type": "array", "items": {"$ref": format!("#/components/schemas/{name}Record")}},
                 "limit": {"type": "integer", "format": "int64"},
-                "offset": {"type": "integer", "format": "int64"},
-                "total": {"type": "integer", "format": "int64"}
+                "next": {"type": ["string", "null"], "description": "The `after` of the next page; `null` on the last one."}
             }
         })
     }

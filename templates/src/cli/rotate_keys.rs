@@ -3,9 +3,11 @@
 use std::process::ExitCode;
 
 use super::database;
+use crate::crypto::Rotated;
 use crate::db::Pool;
 use crate::error::ErrorChain;
 use crate::repo::items;
+use crate::resources;
 
 /// Re-encrypts `batch_size` values per transaction until every value uses
 /// the active key (the first of DATA_ENCRYPTION_KEYS).
@@ -17,7 +19,7 @@ async fn rotate(pool: &Pool, batch_size: i64) -> ExitCode {
     let active = pool.keys().active_id().to_owned();
     let mut total = 0;
     loop {
-        match items::rotate_batch(pool, batch_size).await {
+        match batch(pool, batch_size).await {
             Ok(batch) => {
                 total += batch.reencrypted;
                 println!(
@@ -39,12 +41,23 @@ async fn rotate(pool: &Pool, batch_size: i64) -> ExitCode {
             Err(error) => {
                 eprintln!(
                     "error: {} (after {total} values; run again once fixed, it resumes)",
-                    ErrorChain(&error)
+                    ErrorChain(error.as_ref())
                 );
                 return ExitCode::FAILURE;
             }
         }
     }
+}
+
+/// One batch over every encrypted column: the items' notes, then each
+/// resource's encrypted fields (`nestflux add resource ... :encrypted`).
+async fn batch(
+    pool: &Pool,
+    batch_size: i64,
+) -> Result<Rotated, Box<dyn std::error::Error + Send + Sync>> {
+    let mut rotated = items::rotate_batch(pool, batch_size).await?;
+    rotated += resources::rotate_batch(pool, batch_size).await?;
+    Ok(rotated)
 }
 
 #[cfg(test)]

@@ -55,6 +55,22 @@ pub struct Sealed {
     pub bytes: Vec<u8>,
 }
 
+/// Progress of one batch of `rotate-keys` (each repository's `rotate_batch`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Rotated {
+    /// Values moved to the active key by this batch.
+    pub reencrypted: u64,
+    /// Values still under another key after it.
+    pub remaining: i64,
+}
+
+impl std::ops::AddAssign for Rotated {
+    fn add_assign(&mut self, other: Self) {
+        self.reencrypted += other.reencrypted;
+        self.remaining += other.remaining;
+    }
+}
+
 struct Key {
     id: String,
     aead: RandomizedNonceKey,

@@ -22,7 +22,7 @@ use serde::Serialize;
 use sqlx::Row as _;
 use uuid::Uuid;
 
-use crate::crypto::{CryptoError, Keyring};
+use crate::crypto::{CryptoError, Keyring, Rotated};
 use crate::db::{self, Pool, SqlRow};
 use crate::error::{ApiError, ErrorChain};
 use crate::journal::Journal;
@@ -327,15 +327,6 @@ pub async fn delete(pool: &Pool, id: Uuid, journal: &Journal) -> Result<bool> {
     }
     tx.commit().await?;
     Ok(deleted)
-}
-
-/// Progress of [`rotate_batch`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Rotated {
-    /// Values moved to the active key by this batch.
-    pub reencrypted: u64,
-    /// Values still under another key after it.
-    pub remaining: i64,
 }
 
 /// Re-encrypts up to `batch_size` notes that are not under the active key, in

@@ -7,25 +7,20 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use utoipa::ToSchema;
 use uuid::Uuid;
 use validator::{Validate, ValidationError};
 
 use crate::access::{Routes, require};
 use crate::auth::Principal;
-use crate::error::{ApiError, FieldError, Problem};
+use crate::error::{ApiError, Problem};
 use crate::extract::{Path, Query, ValidatedJson};
 use crate::journal::Journal;
 use crate::openapi::documented;
+use crate::page::{Cursor, ListQuery, Pagination};
 use crate::repo::items::{self as repo, Item, ItemFields};
 use crate::state::AppState;
-
-/// Page size when `limit` is not given.
-pub const DEFAULT_LIMIT: i64 = 20;
-/// Largest page a client may ask for; bounds the work of one request.
-pub const MAX_LIMIT: i64 = 100;
 
 /// Paths are relative: these routes are nested under `/api`. Each declares
 /// the permission it needs (`config/rbac.toml` says which roles hold it);
@@ -92,101 +87,6 @@ fn not_blank(value: &str) -> Result<(), ValidationError> {
     Ok(())
 }
 
-/// Raw query of `GET /api/items`. Kept as strings so that a bad value is
-/// reported as a 422 naming the parameter, like an out-of-range one.
-// The description gives their real type and bounds (`DEFAULT_LIMIT`,
-// `MAX_LIMIT`, kept equal by `the_description_states_the_pagination_bounds`).
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct ListQuery {
-    /// Items per page.
-    #[param(value_type = Option<i64>, minimum = 1, maximum = 100, default = 20)]
-    limit: Option<String>,
-    /// Where the page starts: the `next` of the previous page (an opaque
-    /// string); the first page without it.
-    after: Option<String>,
-}
-
-/// A page: at most `limit` items, those that come after `after`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Pagination {
-    limit: i64,
-    after: Option<Cursor>,
-}
-
-impl TryFrom<ListQuery> for Pagination {
-    type Error = ApiError;
-
-    fn try_from(query: ListQuery) -> Result<Self, Self::Error> {
-        let mut errors = Vec::new();
-        let limit = match query.limit.map(|value| value.parse::<i64>()) {
-            None => DEFAULT_LIMIT,
-            Some(Ok(n)) if (1..=MAX_LIMIT).contains(&n) => n,
-            Some(_) => {
-                errors.push(FieldError::parameter(
-                    "limit",
-                    format!("must be an integer from 1 to {MAX_LIMIT}"),
-                ));
-                DEFAULT_LIMIT
-            }
-        };
-        let after = match query.after.as_deref().map(Cursor::parse) {
-            None => None,
-            Some(Some(cursor)) => Some(cursor),
-            Some(None) => {
-                errors.push(FieldError::parameter(
-                    "after",
-                    "must be the `next` of a previous page",
-                ));
-                None
-            }
-        };
-        if errors.is_empty() {
-            Ok(Self { limit, after })
-        } else {
-            Err(ApiError::Validation(errors))
-        }
-    }
-}
-
-/// Where a page ends: the creation time and id of its last item, the order
-/// items are listed in. Clients get it as an opaque string (`next`) and send
-/// it back as `after`; the next page starts right after that item, found
-/// through the `(created_at, id)` index, so a page costs the same wherever it
-/// is and no item is skipped or repeated when others are added meanwhile.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Cursor {
-    created_at: DateTime<Utc>,
-    id: Uuid,
-}
-
-impl Cursor {
-    fn of(item: &Item) -> Self {
-        Self {
-            created_at: item.created_at,
-            id: item.id,
-        }
-    }
-
-    /// `<microseconds since the epoch>.<id in hex>`: timestamps are stored
-    /// at microsecond precision, so the cursor names the item exactly.
-    fn encode(&self) -> String {
-        format!(
-            "{}.{}",
-            self.created_at.timestamp_micros(),
-            self.id.simple()
-        )
-    }
-
-    fn parse(text: &str) -> Option<Self> {
-        let (micros, id) = text.split_once('.')?;
-        Some(Self {
-            created_at: DateTime::from_timestamp_micros(micros.parse().ok()?)?,
-            id: Uuid::try_parse(id).ok()?,
-        })
-    }
-}
-
 /// One page of items, and where the next one starts.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ItemList {
@@ -223,23 +123,18 @@ async fn list_items(
     journal: Journal,
     Query(query): Query<ListQuery>,
 ) -> Result<Json<ItemList>, ApiError> {
-    let Pagination { limit, after } = query.try_into()?;
-    // One item more than the page: whether it exists says if there is a next
-    // page, without counting the table.
-    let mut items = repo::list(
-        &state.db,
-        after.map(|cursor| (cursor.created_at, cursor.id)),
-        limit + 1,
-    )
-    .await?;
-    let next = if items.len() > limit as usize {
-        items.truncate(limit as usize);
-        items.last().map(|item| Cursor::of(item).encode())
-    } else {
-        None
-    };
+    let page: Pagination = query.try_into()?;
+    let mut items = repo::list(&state.db, page.after.map(Cursor::key), page.fetch()).await?;
+    let next = page.next(&mut items, |item| Cursor {
+        created_at: item.created_at,
+        id: item.id,
+    });
     record_unreadable(&state, &journal, &items).await;
-    Ok(Json(ItemList { items, limit, next }))
+    Ok(Json(ItemList {
+        items,
+        limit: page.limit,
+        next,
+    }))
 }
 
 /// Creates an item owned by the caller.
@@ -341,69 +236,7 @@ async fn delete_item(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn pagination(limit: Option<&str>, after: Option<&str>) -> Result<Pagination, ApiError> {
-        ListQuery {
-            limit: limit.map(str::to_owned),
-            after: after.map(str::to_owned),
-        }
-        .try_into()
-    }
-
-    fn parameters(error: ApiError) -> Vec<String> {
-        let ApiError::Validation(errors) = error else {
-            panic!("expected a validation error, got {error:?}");
-        };
-        errors
-            .into_iter()
-            .map(|e| match e.location {
-                crate::error::FieldLocation::Parameter(name) => name,
-                other => panic!("unexpected location {other:?}"),
-            })
-            .collect()
-    }
-
-    #[test]
-    fn pagination_defaults_to_the_first_page() {
-        assert_eq!(
-            pagination(None, None).unwrap(),
-            Pagination {
-                limit: DEFAULT_LIMIT,
-                after: None
-            }
-        );
-    }
-
-    #[test]
-    fn pagination_rejects_out_of_range_and_non_numeric_values_and_foreign_cursors() {
-        for limit in ["101", "0", "-1", "ten"] {
-            assert_eq!(
-                parameters(pagination(Some(limit), None).unwrap_err()),
-                ["limit"]
-            );
-        }
-        for after in ["", "12", "x.0", "12.not-a-uuid", "99999999999999999999.0"] {
-            assert_eq!(
-                parameters(pagination(None, Some(after)).unwrap_err()),
-                ["after"],
-                "{after}"
-            );
-        }
-        assert_eq!(
-            parameters(pagination(Some("ten"), Some("x")).unwrap_err()),
-            ["limit", "after"]
-        );
-        assert_eq!(pagination(Some("100"), None).unwrap().limit, 100);
-    }
-
-    #[test]
-    fn a_cursor_reads_back_as_the_item_it_was_made_from() {
-        let cursor = Cursor {
-            created_at: DateTime::from_timestamp_micros(1_764_000_000_123_456).unwrap(),
-            id: Uuid::new_v4(),
-        };
-        assert_eq!(Cursor::parse(&cursor.encode()), Some(cursor));
-    }
+    use crate::page::{DEFAULT_LIMIT, MAX_LIMIT};
 
     /// The schema of one operation's parameter or body property, as the
     /// API description gives it.
