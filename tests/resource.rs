@@ -241,6 +241,21 @@ fn every_refusal_names_the_problem_and_changes_no_byte() {
             &["cannot be unique"],
         ),
         (
+            &["bills", "code:string:pattern=^[A-Z"],
+            2,
+            &["not a valid regular expression", "unclosed character class"],
+        ),
+        (
+            &["bills", "code:string:max=2:pattern=^[A-Z]{3}"],
+            2,
+            &["no value within the field's `min`/`max` matches the pattern"],
+        ),
+        (
+            &["bills", "code:string:email:pattern=x"],
+            2,
+            &["cannot be combined with email or url"],
+        ),
+        (
             &["bills", "a:string", "--roles", "ghost=read"],
             2,
             &["no role `ghost`"],

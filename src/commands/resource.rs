@@ -146,16 +146,6 @@ pub fn plan(project: &Project, args: &AddResourceArgs) -> anyhow::Result<Option<
             };
             field_error(args, index, &e)
         };
-        if field.pattern.is_some() {
-            return Err(bad(
-                format!(
-                    "`{}`: `pattern=` is not supported by this nestflux yet",
-                    field.name
-                ),
-                "use min/max, email or url, or check the pattern in the handler",
-            )
-            .into());
-        }
         if field.encrypted && !project.answers.features.contains(Feature::Encryption) {
             return Err(bad(
                 format!("`{}` is encrypted, but the project has no `encryption` feature", field.name),

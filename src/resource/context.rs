@@ -67,6 +67,8 @@ pub struct FieldContext {
     pub sample: String,
     /// Values that break one rule each: a Rust expression and the rule.
     pub invalid: Vec<InvalidValue>,
+    /// The `pattern=` rule as a Rust string literal, if any.
+    pub pattern: Option<String>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -203,7 +205,18 @@ fn field_context(field: &Field) -> FieldContext {
         postgres: column(Database::Postgres),
         sample: sample(field),
         invalid: invalid(field),
+        pattern: field.pattern.as_deref().map(|p| format!("{p:?}")),
     }
+}
+
+/// The values of a field's `pattern=` rule (checked when the field was read).
+fn pattern_values(field: &Field) -> Option<super::pattern::Values> {
+    let (min, max) = field.length_bounds();
+    let pattern = field.pattern.as_deref()?;
+    Some(
+        super::pattern::values(pattern, min, max)
+            .expect("a pattern checked when the field was read"),
+    )
 }
 
 /// The `#[schema(...)]` items stating what [`validate`] checks, so that the
@@ -237,6 +250,9 @@ fn schema(field: &Field) -> Vec<String> {
             }
         }
         Bounds::None => {}
+    }
+    if let Some(pattern) = &field.pattern {
+        items.push(format!("pattern = {pattern:?}"));
     }
     if field.email {
         items.push("format = Email".to_owned());
@@ -302,6 +318,13 @@ fn validate(field: &Field) -> Vec<String> {
         }
         _ => {}
     }
+    if let Some(pattern) = &field.pattern {
+        rules.push(format!(
+            "regex(path = *{}_PATTERN, message = {:?})",
+            field.name.to_uppercase(),
+            format!("must match {pattern}")
+        ));
+    }
     if field.email {
         rules.push("email(message = \"must be an email address\")".to_owned());
     }
@@ -341,6 +364,17 @@ fn sample(field: &Field) -> String {
             format!("json!(super::{target}::create(app, super::fresh()).await)")
         }
         FieldType::Plain(info) => match info.key {
+            "string" | "text" if field.pattern.is_some() => {
+                let values = pattern_values(field)
+                    .map(|v| v.matching)
+                    .unwrap_or_default();
+                let list: Vec<String> = values.iter().map(|v| format!("{v:?}")).collect();
+                format!(
+                    "json!([{}][n as usize % {}])",
+                    list.join(", "),
+                    values.len()
+                )
+            }
             "string" | "text" => {
                 let base = if field.email {
                     "format!(\"user{n}@example.com\")"
@@ -414,6 +448,21 @@ fn invalid(field: &Field) -> Vec<InvalidValue> {
                 push(wrong.to_owned(), "type");
             }
             match info.bounds {
+                // With a pattern, the length rules are broken by values the
+                // pattern takes, so that each breaks one rule only.
+                Bounds::Length if field.pattern.is_some() => {
+                    let values = pattern_values(field);
+                    if field.max.is_some()
+                        && let Some(long) = values.as_ref().and_then(|v| v.too_long.as_ref())
+                    {
+                        push(format!("json!({long:?})"), "max");
+                    }
+                    if field.min.as_deref().is_some_and(|m| m != "0")
+                        && let Some(short) = values.as_ref().and_then(|v| v.too_short.as_ref())
+                    {
+                        push(format!("json!({short:?})"), "min");
+                    }
+                }
                 Bounds::Length => {
                     if let Some(max) = field.max.as_deref().and_then(|m| m.parse::<usize>().ok()) {
                         push(format!("json!(\"x\".repeat({}))", max + 1), "max");
@@ -459,6 +508,9 @@ fn invalid(field: &Field) -> Vec<InvalidValue> {
         }
         FieldType::Enum(_) => push("json!(\"not one of them\")".to_owned(), "enum"),
         FieldType::Ref(_) => push("json!(\"not-a-uuid\")".to_owned(), "ref"),
+    }
+    if let Some(failing) = pattern_values(field).and_then(|v| v.failing) {
+        push(format!("json!({failing:?})"), "pattern");
     }
     if field.email {
         push("json!(\"not-an-email\")".to_owned(), "email");

@@ -451,6 +451,9 @@ fn field_schema(field: &Field, request: bool) -> Value {
             }
             Bounds::None => {}
         }
+        if let Some(pattern) = &field.pattern {
+            schema.insert("pattern".to_owned(), json!(pattern));
+        }
     }
     Value::Object(schema)
 }

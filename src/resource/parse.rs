@@ -457,6 +457,12 @@ fn check_field(field: &Field) -> Result<(), (String, String)> {
             format!("make it {name}:string, or drop the modifier"),
         ));
     }
+    if field.pattern.is_some() && (field.email || field.url) {
+        return Err((
+            format!("`{name}`: a pattern cannot be combined with email or url"),
+            "keep `email`/`url`, or write the whole rule as the pattern".to_owned(),
+        ));
+    }
     if field.email && field.url {
         return Err((
             format!("`{name}` cannot be both an email address and a URL"),
@@ -488,6 +494,11 @@ fn check_field(field: &Field) -> Result<(), (String, String)> {
             format!("`{name}`: min is greater than max"),
             "swap them".to_owned(),
         ));
+    }
+    if let Some(pattern) = &field.pattern {
+        let (min, max) = field.length_bounds();
+        super::pattern::values(pattern, min, max)
+            .map_err(|(message, help)| (format!("`{name}`: {message}"), help))?;
     }
     Ok(())
 }
@@ -541,7 +552,7 @@ mod tests {
             "customer:ref(customers)",
             "email:string:email:pii",
             "site:string?:url",
-            "code:string:min=3:max=3:pattern=^[A-Z]{3}:x$",
+            "code:string:min=5:max=5:pattern=^[A-Z]{3}:x$",
             "count:i32:min=0:max=10",
             "big:i64?",
             "ratio:f64:min=0.5",

@@ -235,6 +235,13 @@ pub struct Field {
 }
 
 impl Field {
+    /// The length a value may have in characters (`min`, `max`), for the
+    /// text types; `(0, None)` when unbounded.
+    pub fn length_bounds(&self) -> (usize, Option<usize>) {
+        let parse = |bound: &Option<String>| bound.as_deref().and_then(|b| b.parse::<usize>().ok());
+        (parse(&self.min).unwrap_or(0), parse(&self.max))
+    }
+
     pub fn new(name: &str, ty: FieldType) -> Field {
         Field {
             name: name.to_owned(),

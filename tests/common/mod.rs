@@ -101,4 +101,5 @@ pub const EVERY_TYPE: &[&str] = &[
     "seen:datetime?",
     "extra:json?",
     "tier:enum(gold,silver,bronze)",
+    "code:string?:max=12:pattern=^[A-Z]{3}-[0-9]{2}",
 ];
