@@ -337,7 +337,8 @@ Fields are NAME:TYPE[?][:MODIFIER]... (`?`: optional). Types: string, text,
 bool, i32, i64, f64, decimal, uuid, date, datetime (UTC), json, enum(a,b,...),
 ref(resource). Modifiers: unique, min=N, max=N (length of text, value of
 numbers), email, url, encrypted (needs the `encryption` feature; not with
-unique), pii (never logged). README.md of nestflux: the SQL type of each type.
+unique), pii (never logged), and last pattern=REGEX (the `regex` crate's
+syntax). README.md of nestflux: the SQL type of each type.
 
 Generates src/resources/NAME/ (model, repository, handlers with their access),
 a new migration per database, tests/api/resources/NAME.rs, and the permissions
@@ -348,6 +349,7 @@ written; the same command again changes nothing.
 Examples:
   nestflux add resource customers name:string:max=200 email:string:email:pii
   nestflux add resource orders customer:ref(customers) total:decimal note:text?:max=2000
+  nestflux add resource products 'sku:string:unique:pattern=^[A-Z]{3}-[0-9]{2}' price:decimal
   nestflux add resource notes body:text --private --roles viewer=read,editor=write
   nestflux add resource customers name:string --dry-run";
 
