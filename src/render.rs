@@ -1,7 +1,7 @@
 //! The only module that knows minijinja and the template tree: it turns
 //! `Answers` into the in-memory set of files of a project.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use include_dir::{Dir, include_dir};
@@ -93,7 +93,8 @@ pub fn render_project_change(
     let mut old = render_unformatted(answers, secrets, roles, before)?;
     let mut new = render_unformatted(answers, secrets, roles, after)?;
     match (before.is_empty(), after.is_empty()) {
-        (false, false) => format_rust(&mut [&mut old, &mut new]),
+        // The new set first: it holds every file of the old but the lists.
+        (false, false) => format_rust(&mut [&mut new, &mut old]),
         (true, false) => format_rust(&mut [&mut new]),
         (false, true) => format_rust(&mut [&mut old]),
         (true, true) => {}
@@ -576,49 +577,83 @@ const OPENAPI_FILE: &str = "openapi.json";
 
 /// The Rust files that list or hold resources, laid out by rustfmt (the
 /// names of fields and resources change where lines break), as `cargo fmt`
-/// would: those of every set in one run of rustfmt. Left as rendered when
-/// rustfmt is not installed or fails: still valid code.
+/// would, for every set in one run of rustfmt. rustfmt lays out the same
+/// text the same way, so of the later sets only the files that differ from
+/// the first one's are formatted (beside empty stand-ins for the modules
+/// they declare); the others take the first set's result. Left as rendered
+/// when rustfmt is not installed or fails: still valid code.
 fn format_rust(sets: &mut [&mut FileSet]) {
+    let resource_code = |path: &str| {
+        (path.starts_with("src/resources/") || path.starts_with("tests/api/resources/"))
+            && path.ends_with(".rs")
+    };
     let Ok(dir) = tempfile::tempdir() else {
         return;
     };
-    // Each set in a directory of its own, each file at its own path there:
-    // rustfmt follows the `mod` declarations among them.
-    let mut files: Vec<(usize, String, std::path::PathBuf)> = Vec::new();
+    let write = |file: &std::path::Path, bytes: &[u8]| {
+        file.parent()
+            .is_some_and(|parent| std::fs::create_dir_all(parent).is_ok())
+            && std::fs::write(file, bytes).is_ok()
+    };
+    // (set, path, file) of every file rustfmt lays out; each set in a
+    // directory of its own, each file at its own path there (rustfmt
+    // follows the `mod` declarations among them).
+    let mut formatted: Vec<(usize, String, std::path::PathBuf)> = Vec::new();
+    // (set, path) of the later sets' files equal to the first set's.
+    let mut same: Vec<(usize, String)> = Vec::new();
+    let all: BTreeSet<String> = sets
+        .iter()
+        .flat_map(|set| set.keys())
+        .filter(|path| resource_code(path))
+        .cloned()
+        .collect();
     for (index, set) in sets.iter().enumerate() {
-        for (path, bytes) in set.iter() {
-            let listed =
-                path.starts_with("src/resources/") || path.starts_with("tests/api/resources/");
-            if !listed || !path.ends_with(".rs") {
+        let root = dir.path().join(index.to_string());
+        for path in &all {
+            let Some(bytes) = set.get(path) else {
+                continue;
+            };
+            if index > 0 && sets[0].get(path) == Some(bytes) {
+                same.push((index, path.clone()));
                 continue;
             }
-            let file = dir.path().join(index.to_string()).join(path);
-            let written = file
-                .parent()
-                .is_some_and(|parent| std::fs::create_dir_all(parent).is_ok())
-                && std::fs::write(&file, bytes).is_ok();
-            if !written {
+            let file = root.join(path);
+            if !write(&file, bytes) {
                 return;
             }
-            files.push((index, path.clone(), file));
+            formatted.push((index, path.clone(), file));
+        }
+        if index > 0 {
+            // Stand-ins for the modules the set's files declare.
+            for path in &all {
+                let file = root.join(path);
+                if !file.exists() && !write(&file, b"") {
+                    return;
+                }
+            }
         }
     }
-    if files.is_empty() {
+    if formatted.is_empty() {
         return;
     }
-    let formatted = std::process::Command::new("rustfmt")
+    let ran = std::process::Command::new("rustfmt")
         .args(["--edition", "2024", "--quiet"])
-        .args(files.iter().map(|(_, _, file)| file))
+        .args(formatted.iter().map(|(_, _, file)| file))
         .current_dir(dir.path())
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .status()
         .is_ok_and(|status| status.success());
-    if !formatted {
+    if !ran {
         return;
     }
-    for (index, path, file) in files {
+    for (index, path, file) in formatted {
         if let Ok(bytes) = std::fs::read(&file) {
+            sets[index].insert(path, bytes);
+        }
+    }
+    for (index, path) in same {
+        if let Some(bytes) = sets[0].get(&path).cloned() {
             sets[index].insert(path, bytes);
         }
     }
