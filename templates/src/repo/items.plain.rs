@@ -5,13 +5,15 @@
 //! Each change is one transaction, with its record in the request's
 //! [`Journal`] (the audit log, when there is one): both commit, or neither.
 
-use chrono::{DateTime, SubsecRound, Utc};
+use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sqlx::Row as _;
 use uuid::Uuid;
 
 use crate::db::{self, Pool, SqlRow};
 use crate::journal::Journal;
+
+use super::now;
 
 /// An item as the rest of the service sees it (and as the API returns it).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
@@ -87,12 +89,6 @@ impl From<ItemRow> for Item {
             updated_at: row.updated_at,
         }
     }
-}
-
-/// Current time at microsecond precision: what PostgreSQL stores, so a
-/// timestamp read back equals the one returned when it was written.
-fn now() -> DateTime<Utc> {
-    Utc::now().trunc_subsecs(6)
 }
 
 pub async fn create(

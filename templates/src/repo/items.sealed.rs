@@ -17,7 +17,7 @@
 //! Each change is one transaction, with its record in the request's
 //! [`Journal`] (the audit log, when there is one): both commit, or neither.
 
-use chrono::{DateTime, SubsecRound, Utc};
+use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sqlx::Row as _;
 use uuid::Uuid;
@@ -26,6 +26,8 @@ use crate::crypto::{CryptoError, Keyring, Rotated};
 use crate::db::{self, Pool, SqlRow};
 use crate::error::{ApiError, ErrorChain};
 use crate::journal::Journal;
+
+use super::now;
 
 /// An item as the rest of the service sees it (and as the API returns it).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
@@ -183,12 +185,6 @@ fn seal_notes(
     Ok((Some(sealed.bytes), Some(sealed.key_id)))
 }
 
-/// Current time at microsecond precision: what PostgreSQL stores, so a
-/// timestamp read back equals the one returned when it was written.
-fn now() -> DateTime<Utc> {
-    Utc::now().trunc_subsecs(6)
-}
-
 pub async fn create(
     pool: &Pool,
     owner: &str,
@@ -219,28 +215,26 @@ pub async fn create(
 }
 
 pub async fn get(pool: &Pool, id: Uuid) -> Result<Option<Item>> {
-    let row = sqlx::query_as::<_, ItemRow>(
+    let row = stored_row(pool, id).await?;
+    Ok(row.map(|row| row.open(pool.keys())))
+}
+
+/// The item `id` as stored, its notes still sealed.
+async fn stored_row(pool: &Pool, id: Uuid) -> Result<Option<ItemRow>> {
+    Ok(sqlx::query_as::<_, ItemRow>(
         "SELECT id, name, notes, notes_key_id, owner, created_at, updated_at
          FROM items WHERE id = $1",
     )
     .bind(id)
     .fetch_optional(pool.sql())
-    .await?;
-    Ok(row.map(|row| row.open(pool.keys())))
+    .await?)
 }
 
 /// The notes of the item `id` (`None` for no such item or no notes), or why
 /// they do not open: what [`get`] logs when it withholds them, for tools and
 /// tests that need the cause rather than a marked item.
 pub async fn read_notes(pool: &Pool, id: Uuid) -> Result<Option<String>> {
-    let row = sqlx::query_as::<_, ItemRow>(
-        "SELECT id, name, notes, notes_key_id, owner, created_at, updated_at
-         FROM items WHERE id = $1",
-    )
-    .bind(id)
-    .fetch_optional(pool.sql())
-    .await?;
-    match row {
+    match stored_row(pool, id).await? {
         Some(row) => row.open_notes(pool.keys()),
         None => Ok(None),
     }

@@ -8,11 +8,13 @@
 //! does not decrypt.
 
 use aws_lc_rs::digest::{SHA256, digest};
-use chrono::{DateTime, SubsecRound, Utc};
+use chrono::{DateTime, Utc};
 
 use crate::crypto::{CryptoError, Keyring};
 use crate::db::Pool;
 use crate::error::ApiError;
+
+use super::stored;
 
 /// Why a session could not be stored or read.
 #[derive(Debug, thiserror::Error)]
@@ -163,11 +165,6 @@ impl SessionRow {
             expires_at: self.expires_at,
         })
     }
-}
-
-/// Timestamps are stored to the microsecond, as PostgreSQL keeps them.
-fn stored(time: DateTime<Utc>) -> DateTime<Utc> {
-    time.trunc_subsecs(6)
 }
 
 /// Stores a new session.
