@@ -185,6 +185,8 @@ fn field_context(field: &Field) -> FieldContext {
         }
         vec![line]
     };
+    // Drawn once: the sample and the invalid values both come from it.
+    let pattern = pattern_values(field);
     FieldContext {
         name: field.name.clone(),
         key: field.ty.key().to_owned(),
@@ -203,8 +205,8 @@ fn field_context(field: &Field) -> FieldContext {
         schema: schema(field),
         sqlite: column(Database::Sqlite),
         postgres: column(Database::Postgres),
-        sample: sample(field),
-        invalid: invalid(field),
+        sample: sample(field, pattern.as_ref()),
+        invalid: invalid(field, pattern.as_ref()),
         pattern: field.pattern.as_deref().map(|p| format!("{p:?}")),
     }
 }
@@ -342,7 +344,12 @@ fn validate(field: &Field) -> Vec<String> {
 }
 
 /// A valid value for test record `n` (a `u32` in scope).
-fn sample(field: &Field) -> String {
+fn sample(field: &Field, pattern: Option<&super::pattern::Values>) -> String {
+    // Values drawn from the pattern (only text fields have one).
+    if let Some(pattern) = pattern {
+        let list: Vec<String> = pattern.matching.iter().map(|v| format!("{v:?}")).collect();
+        return format!("json!([{}][n as usize % {}])", list.join(", "), list.len());
+    }
     let min_len = field
         .min
         .as_deref()
@@ -364,17 +371,6 @@ fn sample(field: &Field) -> String {
             format!("json!(super::{target}::create(app, super::fresh()).await)")
         }
         FieldType::Plain(info) => match info.key {
-            "string" | "text" if field.pattern.is_some() => {
-                let values = pattern_values(field)
-                    .map(|v| v.matching)
-                    .unwrap_or_default();
-                let list: Vec<String> = values.iter().map(|v| format!("{v:?}")).collect();
-                format!(
-                    "json!([{}][n as usize % {}])",
-                    list.join(", "),
-                    values.len()
-                )
-            }
             "string" | "text" => {
                 let base = if field.email {
                     "format!(\"user{n}@example.com\")"
@@ -425,7 +421,7 @@ fn sample(field: &Field) -> String {
 }
 
 /// One value per rule of the field that breaks that rule alone.
-fn invalid(field: &Field) -> Vec<InvalidValue> {
+fn invalid(field: &Field, pattern: Option<&super::pattern::Values>) -> Vec<InvalidValue> {
     let mut out = Vec::new();
     let mut push = |value: String, rule: &str| {
         out.push(InvalidValue {
@@ -448,32 +444,26 @@ fn invalid(field: &Field) -> Vec<InvalidValue> {
                 push(wrong.to_owned(), "type");
             }
             match info.bounds {
-                // With a pattern, the length rules are broken by values the
-                // pattern takes, so that each breaks one rule only.
-                Bounds::Length if field.pattern.is_some() => {
-                    let values = pattern_values(field);
-                    if field.max.is_some()
-                        && let Some(long) = values.as_ref().and_then(|v| v.too_long.as_ref())
-                    {
-                        push(format!("json!({long:?})"), "max");
-                    }
-                    if field.min.as_deref().is_some_and(|m| m != "0")
-                        && let Some(short) = values.as_ref().and_then(|v| v.too_short.as_ref())
-                    {
-                        push(format!("json!({short:?})"), "min");
-                    }
-                }
                 Bounds::Length => {
-                    if let Some(max) = field.max.as_deref().and_then(|m| m.parse::<usize>().ok()) {
-                        push(format!("json!(\"x\".repeat({}))", max + 1), "max");
+                    // Rust expressions of a value one character too long and
+                    // one too short. With a pattern, values the pattern takes,
+                    // so that each breaks the length rule only.
+                    let (min, max) = field.length_bounds();
+                    let (too_long, too_short) = match pattern {
+                        Some(pattern) => (
+                            pattern.too_long.as_ref().map(|v| format!("{v:?}")),
+                            pattern.too_short.as_ref().map(|v| format!("{v:?}")),
+                        ),
+                        None => (
+                            max.map(|max| format!("\"x\".repeat({})", max + 1)),
+                            (min > 0).then(|| format!("\"x\".repeat({})", min - 1)),
+                        ),
+                    };
+                    if let Some(value) = too_long {
+                        push(format!("json!({value})"), "max");
                     }
-                    if let Some(min) = field
-                        .min
-                        .as_deref()
-                        .and_then(|m| m.parse::<usize>().ok())
-                        .filter(|m| *m > 0)
-                    {
-                        push(format!("json!(\"x\".repeat({}))", min - 1), "min");
+                    if let Some(value) = too_short {
+                        push(format!("json!({value})"), "min");
                     }
                 }
                 Bounds::Integer { min, max } => {
@@ -509,7 +499,7 @@ fn invalid(field: &Field) -> Vec<InvalidValue> {
         FieldType::Enum(_) => push("json!(\"not one of them\")".to_owned(), "enum"),
         FieldType::Ref(_) => push("json!(\"not-a-uuid\")".to_owned(), "ref"),
     }
-    if let Some(failing) = pattern_values(field).and_then(|v| v.failing) {
+    if let Some(failing) = pattern.and_then(|v| v.failing.as_ref()) {
         push(format!("json!({failing:?})"), "pattern");
     }
     if field.email {
