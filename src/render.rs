@@ -92,13 +92,14 @@ pub fn render_project_change(
 ) -> Result<(FileSet, FileSet), UserError> {
     let mut old = render_unformatted(answers, secrets, roles, before)?;
     let mut new = render_unformatted(answers, secrets, roles, after)?;
-    match (before.is_empty(), after.is_empty()) {
-        // The new set first: it holds every file of the old but the lists.
-        (false, false) => format_rust(&mut [&mut new, &mut old]),
-        (true, false) => format_rust(&mut [&mut new]),
-        (false, true) => format_rust(&mut [&mut old]),
-        (true, true) => {}
-    }
+    // The new set first: it holds every file of the old but the lists.
+    // Without resources, the templates' own layout is rustfmt's already.
+    let mut sets: Vec<&mut FileSet> = [(after, &mut new), (before, &mut old)]
+        .into_iter()
+        .filter(|(resources, _)| !resources.is_empty())
+        .map(|(_, set)| set)
+        .collect();
+    format_rust(&mut sets);
     Ok((old, new))
 }
 
