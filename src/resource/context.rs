@@ -22,6 +22,8 @@ pub struct ResourceContext {
     pub fallible: bool,
     /// Every column in the order of the table, for `SELECT` and `RETURNING`.
     pub columns: String,
+    /// The same, one name each (the positions a row is decoded by).
+    pub column_list: Vec<String>,
     /// `INSERT` placeholders: `$1, $2, ...`.
     pub insert_placeholders: String,
     /// `UPDATE ... SET` list, placeholders from `$1`.
@@ -46,8 +48,14 @@ pub struct FieldContext {
     pub key: String,
     /// The type as the API sees it (`Option<...>` when optional).
     pub rust: String,
+    /// The type in the record the API returns: an encrypted value may be
+    /// withheld (`null`), so it is always an `Option`.
+    pub record_rust: String,
     /// The type as the row stores it.
     pub row_rust: String,
+    /// For an encrypted field, the lines of the doc comment of its
+    /// `<name>_unreadable` flag (the API description's text of it).
+    pub unreadable_doc: Vec<String>,
     pub optional: bool,
     pub unique: bool,
     pub sealed: bool,
@@ -129,6 +137,7 @@ impl ResourceContext {
             fallible: fields.iter().any(|f| f.sealed || f.json),
             fields,
             columns: columns.join(", "),
+            column_list: columns.clone(),
             insert_placeholders: placeholders.join(", "),
             update_id: format!("${}", set_columns.len() + 2),
             update_set: set.join(", "),
@@ -191,7 +200,17 @@ fn field_context(field: &Field) -> FieldContext {
         name: field.name.clone(),
         key: field.ty.key().to_owned(),
         rust: wrap(inner),
+        record_rust: if field.encrypted {
+            format!("Option<{inner}>")
+        } else {
+            wrap(inner)
+        },
         row_rust: wrap(row_inner),
+        unreadable_doc: if field.encrypted {
+            super::openapi::unreadable_doc(&field.name).to_vec()
+        } else {
+            Vec::new()
+        },
         optional: field.optional,
         unique: field.unique,
         sealed: field.encrypted,
@@ -255,6 +274,10 @@ fn schema(field: &Field) -> Vec<String> {
     }
     if let Some(pattern) = &field.pattern {
         items.push(format!("pattern = {pattern:?}"));
+    }
+    if field.nonblank {
+        // What `check_nonblank` enforces: a character other than whitespace.
+        items.push(format!("pattern = {:?}", r"\S"));
     }
     if field.email {
         items.push("format = Email".to_owned());
@@ -326,6 +349,9 @@ fn validate(field: &Field) -> Vec<String> {
             field.name.to_uppercase(),
             format!("must match {pattern}")
         ));
+    }
+    if field.nonblank {
+        rules.push("custom(function = \"crate::resources::check_nonblank\")".to_owned());
     }
     if field.email {
         rules.push("email(message = \"must be an email address\")".to_owned());
@@ -501,6 +527,19 @@ fn invalid(field: &Field, pattern: Option<&super::pattern::Values>) -> Vec<Inval
     }
     if let Some(failing) = pattern.and_then(|v| v.failing.as_ref()) {
         push(format!("json!({failing:?})"), "pattern");
+    }
+    if field.nonblank {
+        // Whitespace only, as long as the length rule allows.
+        let (min, max) = field.length_bounds();
+        let width = min.max(1);
+        if max.is_none_or(|max| width <= max) {
+            let blank = if width == 1 {
+                "json!(\" \")".to_owned()
+            } else {
+                format!("json!(\" \".repeat({width}))")
+            };
+            push(blank, "nonblank");
+        }
     }
     if field.email {
         push("json!(\"not-an-email\")".to_owned(), "email");

@@ -18,3 +18,35 @@ pub mod spec;
 
 pub use parse::{FieldError, check_resource_name, parse_field};
 pub use spec::{Field, FieldType, Resource};
+
+use crate::answers::{Answers, Feature};
+
+/// The name of the resource every project starts with.
+pub const ITEMS: &str = "items";
+
+/// The fields of `items`, the resource `nestflux new` writes (the example of
+/// a resource): rendered by the same templates as the user's own and
+/// recorded in `nestflux.toml` like them. Its notes are encrypted with the
+/// `encryption` feature.
+pub fn items(encryption: bool) -> Resource {
+    let notes = if encryption {
+        "notes:text?:encrypted:max=2000"
+    } else {
+        "notes:text?:max=2000"
+    };
+    Resource {
+        name: ITEMS.to_owned(),
+        fields: ["name:string:nonblank:min=1:max=200", notes]
+            .into_iter()
+            .map(|text| parse_field(text).expect("the fields of items parse"))
+            .collect(),
+        private: false,
+        // Before `items` was a resource it was the templates' first migration.
+        migration: 1,
+    }
+}
+
+/// The resources of a new project for `answers`.
+pub fn starting_resources(answers: &Answers) -> Vec<Resource> {
+    vec![items(answers.features.contains(Feature::Encryption))]
+}

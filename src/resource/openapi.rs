@@ -316,12 +316,24 @@ impl Described<'_> {
         let mut properties = Map::new();
         properties.insert("id".to_owned(), json!({"type": "string", "format": "uuid"}));
         for field in &self.resource.fields {
-            if !field.optional {
+            // An encrypted value may be withheld (`null`, see `unreadable_doc`).
+            let nullable = field.optional || field.encrypted;
+            if !nullable {
                 required.push(json!(field.name));
             }
-            properties.insert(field.name.clone(), field_schema(field, false));
+            let field = Field {
+                optional: nullable,
+                ..field.clone()
+            };
+            properties.insert(field.name.clone(), field_schema(&field, false));
         }
         required.extend([json!("owner"), json!("created_at"), json!("updated_at")]);
+        for field in self.resource.encrypted() {
+            properties.insert(
+                format!("{}_unreadable", field.name),
+                json!({"type": "boolean", "description": unreadable_doc(&field.name).join("\n")}),
+            );
+        }
         properties.insert(
             "owner".to_owned(),
             json!({"type": "string", "description": "The subject of the principal that created the record."}),
@@ -367,6 +379,15 @@ impl Described<'_> {
         schema.insert("additionalProperties".to_owned(), json!(false));
         Value::Object(schema)
     }
+}
+
+/// The doc comment of an encrypted field's `<name>_unreadable` flag in the
+/// generated record (and so its description in the API), line by line.
+pub fn unreadable_doc(name: &str) -> [String; 2] {
+    [
+        format!("The stored `{name}` could not be opened: `{name}` is `null` because it is"),
+        "withheld, not because there is none. In responses only when `true`.".to_owned(),
+    ]
 }
 
 /// A bound as utoipa writes it: a whole number without a fraction.
@@ -453,6 +474,8 @@ fn field_schema(field: &Field, request: bool) -> Value {
         }
         if let Some(pattern) = &field.pattern {
             schema.insert("pattern".to_owned(), json!(pattern));
+        } else if field.nonblank {
+            schema.insert("pattern".to_owned(), json!(r"\S"));
         }
     }
     Value::Object(schema)

@@ -4,7 +4,7 @@
 //! field    = name ":" type ["?"] { ":" modifier }
 //! type     = string | text | bool | i32 | i64 | f64 | decimal | uuid | date
 //!          | datetime | json | "enum(" word { "," word } ")" | "ref(" resource ")"
-//! modifier = unique | email | url | encrypted | pii
+//! modifier = unique | email | url | nonblank | encrypted | pii
 //!          | "min=" number | "max=" number | "pattern=" regex (the rest of the field)
 //! ```
 //!
@@ -178,7 +178,6 @@ pub const TAKEN_RESOURCE_NAMES: &[&str] = &[
     "openapi",
     "docs",
     "api",
-    "items",
     "sessions",
     "session",
     "audit",
@@ -404,6 +403,7 @@ fn apply_modifier(field: &mut Field, modifier: &str) -> Result<(), (String, Stri
             "unique" => set(&mut field.unique),
             "email" => set(&mut field.email),
             "url" => set(&mut field.url),
+            "nonblank" => set(&mut field.nonblank),
             "encrypted" => set(&mut field.encrypted),
             "pii" => set(&mut field.pii),
             "?" => Err((
@@ -436,7 +436,7 @@ fn apply_modifier(field: &mut Field, modifier: &str) -> Result<(), (String, Stri
 fn unknown_modifier(modifier: &str) -> (String, String) {
     (
         format!("unknown modifier `{modifier}`"),
-        "modifiers: unique, min=N, max=N, pattern=REGEX, email, url, encrypted, pii (and `?` after the type)"
+        "modifiers: unique, min=N, max=N, pattern=REGEX, email, url, nonblank, encrypted, pii (and `?` after the type)"
             .to_owned(),
     )
 }
@@ -461,6 +461,19 @@ fn check_field(field: &Field) -> Result<(), (String, String)> {
         return Err((
             format!("`{name}`: a pattern cannot be combined with email or url"),
             "keep `email`/`url`, or write the whole rule as the pattern".to_owned(),
+        ));
+    }
+    if field.nonblank && !ty.is_text() {
+        return Err((
+            format!("`{name}`: nonblank applies to string and text fields only"),
+            format!("make it {name}:string, or drop `nonblank`"),
+        ));
+    }
+    if field.nonblank && field.pattern.is_some() {
+        return Err((
+            format!("`{name}`: a pattern already says what the value may be"),
+            "drop `nonblank`, or write a pattern that needs a non-space character (e.g. pattern=\\S)"
+                .to_owned(),
         ));
     }
     if field.email && field.url {
@@ -551,6 +564,7 @@ mod tests {
             "iban:string:encrypted",
             "customer:ref(customers)",
             "email:string:email:pii",
+            "name:string:nonblank:min=1:max=200",
             "site:string?:url",
             "code:string:min=5:max=5:pattern=^[A-Z]{3}:x$",
             "count:i32:min=0:max=10",
@@ -597,6 +611,8 @@ mod tests {
             ("a:string:min=5:max=2", "min is greater than max"),
             ("a:string:email:url", "both"),
             ("a:string:pii:pii", "given twice"),
+            ("a:i32:nonblank", "string and text fields only"),
+            ("a:string:nonblank:pattern=^a", "a pattern already"),
         ] {
             let message = column_of(text).1;
             assert!(message.contains(expected), "{text}: {message}");
@@ -611,7 +627,6 @@ mod tests {
             ("Invoices", "snake_case"),
             ("me", "is taken"),
             ("health", "is taken"),
-            ("items", "is taken"),
             ("select", "reserved"),
             ("match", "reserved"),
             ("a__b", "snake_case"),

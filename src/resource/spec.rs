@@ -230,6 +230,8 @@ pub struct Field {
     pub pattern: Option<String>,
     pub email: bool,
     pub url: bool,
+    /// Not whitespace only (the empty value is left to `min`).
+    pub nonblank: bool,
     pub encrypted: bool,
     pub pii: bool,
 }
@@ -253,6 +255,7 @@ impl Field {
             pattern: None,
             email: false,
             url: false,
+            nonblank: false,
             encrypted: false,
             pii: false,
         }
@@ -272,6 +275,7 @@ impl fmt::Display for Field {
             (self.unique, "unique"),
             (self.email, "email"),
             (self.url, "url"),
+            (self.nonblank, "nonblank"),
             (self.encrypted, "encrypted"),
             (self.pii, "pii"),
         ];
