@@ -336,9 +336,11 @@ const ADD_RESOURCE_AFTER_HELP: &str = "\
 Fields are NAME:TYPE[?][:MODIFIER]... (`?`: optional). Types: string, text,
 bool, i32, i64, f64, decimal, uuid, date, datetime (UTC), json, enum(a,b,...),
 ref(resource). Modifiers: unique, min=N, max=N (length of text, value of
-numbers), email, url, encrypted (needs the `encryption` feature; not with
-unique), pii (never logged), and last pattern=REGEX (the `regex` crate's
-syntax). README.md of nestflux: the SQL type of each type.
+numbers), email, url, nonblank (not whitespace only), encrypted (needs the
+`encryption` feature; not with unique), pii (never logged), and last
+pattern=REGEX (the `regex` crate's syntax). README.md of nestflux: the SQL
+type of each type. `items`, the resource `new` writes, is recorded the same
+way in nestflux.toml.
 
 Generates src/resources/NAME/ (model, repository, handlers with their access),
 a new migration per database, tests/api/resources/NAME.rs, and the permissions

@@ -295,8 +295,8 @@ pub const RULES: &[Rule] = &[
             When::Feature(Feature::AuditLog),
         ]),
     ),
-    // Field-level encryption of `notes` and its key rotation: the pool carries
-    // the keys, and the items are stored sealed instead of as written.
+    // Field-level encryption (the `encrypted` fields of resources, the items'
+    // notes among them) and its key rotation: the pool carries the keys.
     only(
         "src/config/encryption.rs",
         When::Feature(Feature::Encryption),
@@ -311,16 +311,6 @@ pub const RULES: &[Rule] = &[
         "src/db/pool.sealed.rs",
         When::Feature(Feature::Encryption),
         "src/db/pool.rs",
-    ),
-    variant(
-        "src/repo/items.plain.rs",
-        When::Without(Feature::Encryption),
-        "src/repo/items.rs",
-    ),
-    variant(
-        "src/repo/items.sealed.rs",
-        When::Feature(Feature::Encryption),
-        "src/repo/items.rs",
     ),
     only(
         "tests/api/encryption.rs.jinja",

@@ -31,7 +31,7 @@ pub const LOCK_FILE: &str = "Cargo.lock";
 /// are shown. The one list both the service and the IdP setup files under
 /// `deploy/` are generated from at `new`: templates read it as `roles`.
 /// Later renders (`nestflux upgrade`) take the roles of the project's
-/// `config/rbac.toml` instead ([`render_with_roles`]).
+/// `config/rbac.toml` instead ([`render_project`]).
 pub const DEFAULT_ROLES: &[&str] = &["admin", "editor", "viewer"];
 
 /// The templates, embedded at build time so the installed binary needs
@@ -42,23 +42,13 @@ pub static TEMPLATES: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/templates
 /// sorted by path so output, listings and snapshots are deterministic.
 pub type FileSet = BTreeMap<String, Vec<u8>>;
 
-/// Renders the project for `answers` from the embedded templates, with the
-/// project's `secrets` (see [`Secrets`]: they reach only the files that need
-/// them, never `nestflux.toml`).
+/// Renders a new project for `answers` from the embedded templates: the
+/// default roles and the starting resources (`items`), with the project's
+/// `secrets` (see [`Secrets`]: they reach only the files that need them,
+/// never `nestflux.toml`).
 pub fn render(answers: &Answers, secrets: &Secrets) -> Result<FileSet, UserError> {
-    render_with_roles(answers, secrets, DEFAULT_ROLES)
-}
-
-/// Renders the project with its own roles (those of its `config/rbac.toml`,
-/// in the order [`crate::upgrade::project_roles`] gives), so that roles
-/// added since `new` are in the IdP setup under `deploy/` and the README.
-/// `secrets` must hold a test-user password for each role.
-pub fn render_with_roles(
-    answers: &Answers,
-    secrets: &Secrets,
-    roles: &[&str],
-) -> Result<FileSet, UserError> {
-    render_project(answers, secrets, roles, &[])
+    let resources = crate::resource::starting_resources(answers);
+    render_project(answers, secrets, DEFAULT_ROLES, &resources)
 }
 
 /// Renders the project with its roles and its resources (`[[resources]]`
@@ -165,18 +155,29 @@ pub fn render_tree(
     secrets: &Secrets,
     rules: &[Rule],
 ) -> Result<FileSet, UserError> {
-    render_tree_with_roles(tree, answers, secrets, rules, DEFAULT_ROLES)
+    render_some(tree, answers, secrets, rules, DEFAULT_ROLES, &[], None)
 }
 
-/// [`render_tree`] with the project's roles.
-pub fn render_tree_with_roles(
+/// What `new` writes ([`render`]) from another tree of the templates (an
+/// older nestflux's, in the tests of `upgrade`).
+pub fn render_tree_as_new(
     tree: &'static Dir<'static>,
     answers: &Answers,
     secrets: &Secrets,
     rules: &[Rule],
-    roles: &[&str],
 ) -> Result<FileSet, UserError> {
-    render_some(tree, answers, secrets, rules, roles, &[], None)
+    let resources = crate::resource::starting_resources(answers);
+    let mut files = render_some(
+        tree,
+        answers,
+        secrets,
+        rules,
+        DEFAULT_ROLES,
+        &resources,
+        None,
+    )?;
+    format_rust(&mut [&mut files]);
+    Ok(files)
 }
 
 /// Renders the files of `tree` for `answers`, or only those at `wanted`.
@@ -204,6 +205,18 @@ fn render_some(
     // baseline `nestflux upgrade` merges against.
     let mut outputs: Vec<String> = plan.keys().cloned().collect();
     outputs.extend([PROJECT_FILE.to_owned(), BASELINE_FILE.to_owned()]);
+    // And the files of `items`, which `new` writes (the README's layout
+    // shows them); those of `add resource` are the user's, summed up by
+    // the layout's `src/resources/` line, so the README stays as it was.
+    let starting = resources
+        .iter()
+        .filter(|r| r.name == crate::resource::ITEMS);
+    outputs.extend(starting.flat_map(|resource| {
+        let context = ResourceContext::new(resource);
+        RESOURCE_TEMPLATES
+            .iter()
+            .map(move |(_, output)| resource_path(output, &context, answers))
+    }));
     outputs.sort();
     let outputs = Arc::new(outputs);
     let listed = Arc::clone(&outputs);
@@ -533,6 +546,14 @@ const RESOURCE_TEMPLATES: &[(&str, &str)] = &[
     ),
 ];
 
+/// A path of [`RESOURCE_TEMPLATES`] for `resource`.
+fn resource_path(pattern: &str, resource: &ResourceContext, answers: &Answers) -> String {
+    pattern
+        .replace("{name}", &resource.name)
+        .replace("{database}", answers.database.key())
+        .replace("{migration}", &resource.migration_file)
+}
+
 /// Renders the files of `resource` into `out`, with the project's context
 /// and `resource`.
 fn render_resource(
@@ -545,14 +566,9 @@ fn render_resource(
 ) {
     let context =
         minijinja::context! { resource => Value::from(Serde(resource)), ..context.clone() };
-    let fill = |pattern: &str| {
-        pattern
-            .replace("{name}", &resource.name)
-            .replace("{database}", answers.database.key())
-            .replace("{migration}", &resource.migration_file)
-    };
     for (template, output) in RESOURCE_TEMPLATES {
-        let (template, output) = (fill(template), fill(output));
+        let template = resource_path(template, resource, answers);
+        let output = resource_path(output, resource, answers);
         match env
             .get_template(&template)
             .and_then(|compiled| compiled.render(&context))

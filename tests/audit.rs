@@ -691,12 +691,12 @@ fn every_name_the_audit_relies_on_occurs_in_the_generated_code() {
 #[test]
 fn the_route_rules_fire_on_the_generated_route_declarations() {
     let sandbox = generated();
-    let items = sandbox.join("my-api/src/routes/items.rs");
+    let items = sandbox.join("my-api/src/resources/items/mod.rs");
     let code = std::fs::read_to_string(&items).unwrap();
     let drifted = code
         .replacen(
-            r#".get("/items", require("items:read"), documented!(list_items))"#,
-            r#".get("/items", public(), documented!(list_items))"#,
+            r#".get("/items", require("items:read"), documented!(list))"#,
+            r#".get("/items", public(), documented!(list))"#,
             1,
         )
         .replacen(

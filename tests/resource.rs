@@ -219,7 +219,14 @@ fn every_refusal_names_the_problem_and_changes_no_byte() {
         (&["select", "a:string"], 2, &["reserved word"]),
         (&["health", "a:string"], 2, &["is taken"]),
         (&["me", "a:string"], 2, &["is taken"]),
-        (&["items", "a:string"], 2, &["is taken"]),
+        (
+            &["items", "a:string"],
+            1,
+            &[
+                "resource `items` already exists with other fields",
+                "- current:   name:string:nonblank:min=1:max=200 notes:text?:max=2000",
+            ],
+        ),
         (&["Bills", "a:string"], 2, &["snake_case"]),
         (&["bills"], 2, &["has no fields"]),
         (
@@ -227,7 +234,7 @@ fn every_refusal_names_the_problem_and_changes_no_byte() {
             2,
             &[
                 "refers to `nope`, which is not a resource",
-                "resources: customers",
+                "resources: items, customers",
             ],
         ),
         (

@@ -121,6 +121,16 @@ fn varying_paths(case: &Case) -> Vec<String> {
         .map(|(output, _)| output)
         .collect();
     out.push(PROJECT_FILE.to_owned());
+    // `items`, the resource every project starts with: its files depend on
+    // the answers too (the database, `encryption`, `audit-log`).
+    let database = answers(case).database.key();
+    out.extend([
+        "src/resources/items/mod.rs".to_owned(),
+        "src/resources/items/model.rs".to_owned(),
+        "src/resources/items/repo.rs".to_owned(),
+        "tests/api/resources/items.rs".to_owned(),
+        format!("migrations/{database}/0001_create_items.sql"),
+    ]);
     out.sort();
     out
 }

@@ -14,7 +14,7 @@
 ///
 /// ```text
 /// Routes::new()
-///     .get("/items", require("items:read"), documented!(list_items))
+///     .get("/items", require("items:read"), documented!(list))
 ///     .get("/me", authenticated(), documented!(me))
 ///     .get("/health/live", public(), documented!(live))
 /// ```
@@ -42,8 +42,7 @@ pub mod guards {
         "/auth/backchannel-logout",
     ];
     /// A route declaration the generated code holds, shown in fixes.
-    pub const EXAMPLE_ROUTE: &str =
-        r#".get("/items", require("items:read"), documented!(list_items))"#;
+    pub const EXAMPLE_ROUTE: &str = r#".get("/items", require("items:read"), documented!(list))"#;
     /// The API description, `GET /openapi.json`: added with axum's
     /// `.route(…)` past `Routes` (it describes the routes, it is not one of
     /// them), public by design, and served in production only with

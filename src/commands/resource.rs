@@ -158,6 +158,20 @@ pub fn plan(project: &Project, args: &AddResourceArgs) -> anyhow::Result<Option<
     let project_path = root.join(PROJECT_FILE);
     let (project_text, file) = ProjectFile::read(&project_path)?;
     let existing = file.resources;
+    let made_before_items_was_a_resource = crate::upgrade::data::recorded_version(&project_text)
+        .is_none_or(|version| version < semver::Version::new(0, 4, 0));
+    if args.name == crate::resource::ITEMS
+        && made_before_items_was_a_resource
+        && !existing.iter().any(|r| r.name == args.name)
+    {
+        // A project made before `items` was a resource has it as template
+        // code, with its table: a second one would collide.
+        return Err(UserError::failure(
+            "this project's `items` comes from the templates of a nestflux before 0.4.0, not from nestflux.toml; nothing was changed",
+        )
+        .with_help("run `nestflux upgrade` first: it records `items` in nestflux.toml as a resource")
+        .into());
+    }
     for (index, field) in fields.iter().enumerate() {
         if let crate::resource::FieldType::Ref(target) = &field.ty
             && !existing.iter().any(|r| &r.name == target)

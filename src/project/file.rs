@@ -74,11 +74,15 @@ impl ProjectFile {
             .with_help("upgrade nestflux: cargo install nestflux"));
         }
         let project = raw.project;
-        let resources = raw
+        let mut resources = raw
             .resources
             .into_iter()
             .map(|raw| raw.into_resource(text, path))
             .collect::<Result<Vec<_>, _>>()?;
+        // In the order they were added, which their migrations number (an
+        // upgrade appends the `items` of a project made before it was a
+        // resource, whose migration is the first).
+        resources.sort_by_key(|resource| resource.migration);
         Ok(ProjectFile {
             resources,
             features_span: project.features.as_ref().map(Spanned::span),

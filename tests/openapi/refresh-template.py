@@ -15,6 +15,9 @@ API of the templates:
 
 then run the matrix: a variant whose features this script does not know
 about fails its own test.
+
+The resources' paths and schemas (`items` and those of `add resource`) are
+left out: nestflux adds them per project (src/resource/openapi.rs).
 """
 
 import json
@@ -37,9 +40,6 @@ def condition(path, key):
         return "features.session"
     if path == ("components", "schemas") and key in SESSION_SCHEMAS:
         return "features.session"
-    # Only sealed items (feature `encryption`) can have notes that do not open.
-    if path == ("components", "schemas", "Item", "properties") and key == "notes_unreadable":
-        return "features.encryption"
     # Without sessions there is no anti-CSRF 403 on routes any caller may use.
     if path == ("paths", "/api/me", "get", "responses") and key == "403":
         return "features.session"
@@ -85,6 +85,14 @@ def main():
     if len(sys.argv) != 2:
         sys.exit(__doc__)
     document = json.loads(Path(sys.argv[1]).read_text())
+    resources = [p[len("/api/"):] for p in document["paths"]
+                 if p.startswith("/api/") and p != "/api/me" and "{" not in p]
+    for name in resources:
+        del document["paths"][f"/api/{name}"]
+        del document["paths"][f"/api/{name}/{{id}}"]
+        type_name = "".join(part.capitalize() for part in name.split("_"))
+        for suffix in ("List", "Record", "Request"):
+            del document["components"]["schemas"][type_name + suffix]
     out = []
     dump(document, 0, (), out)
     out.append("\n")

@@ -12,7 +12,7 @@ pub static RULE: Rule = Rule {
     title: "A route is reachable without an authorization guard",
     asvs: &["V4.1.3"],
     docs: "With RBAC in place, every route must say who may call it. The generated service declares each route through `Routes` (src/access/mod.rs) with its access next to the path: `require(\"items:read\")` (callers whose roles grant the permission), `authenticated()` (any caller with a valid token) or `public()` (anyone, without a token); `Routes` puts authentication and the permission check in front of every route that is not public. A route added with axum's own `.route(\"/path\", …)` bypasses all of that: anyone reaches it, whatever their token.\n\nThe check runs only when `config/rbac.toml` exists. It reads the service's Rust sources (not tests) and reports every `.route(\"/path\", …)` with a literal path, and every route declared `public()` (`.get(\"/path\", public(), handler)` and the other methods of `Routes`), except the routes public by design: the health checks `/health/live` and `/health/ready`, the sign-in routes of the `session` feature under `/auth/`, and the API description `/openapi.json` (NF032 covers it in production).",
-    fix: "declare the route through `Routes` with the access it needs, as in src/routes/items.rs: `.get(\"/items\", require(\"items:read\"), documented!(list_items))`",
+    fix: "declare the route through `Routes` with the access it needs, as in src/resources/items/mod.rs: `.get(\"/items\", require(\"items:read\"), documented!(list))`",
     check,
 };
 

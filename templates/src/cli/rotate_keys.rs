@@ -3,10 +3,8 @@
 use std::process::ExitCode;
 
 use super::database;
-use crate::crypto::Rotated;
 use crate::db::Pool;
 use crate::error::ErrorChain;
-use crate::repo::items;
 use crate::resources;
 
 /// Re-encrypts `batch_size` values per transaction until every value uses
@@ -19,7 +17,8 @@ async fn rotate(pool: &Pool, batch_size: i64) -> ExitCode {
     let active = pool.keys().active_id().to_owned();
     let mut total = 0;
     loop {
-        match batch(pool, batch_size).await {
+        // One batch over every resource's encrypted fields.
+        match resources::rotate_batch(pool, batch_size).await {
             Ok(batch) => {
                 total += batch.reencrypted;
                 println!(
@@ -47,17 +46,6 @@ async fn rotate(pool: &Pool, batch_size: i64) -> ExitCode {
             }
         }
     }
-}
-
-/// One batch over every encrypted column: the items' notes, then each
-/// resource's encrypted fields (`nestflux add resource ... :encrypted`).
-async fn batch(
-    pool: &Pool,
-    batch_size: i64,
-) -> Result<Rotated, Box<dyn std::error::Error + Send + Sync>> {
-    let mut rotated = items::rotate_batch(pool, batch_size).await?;
-    rotated += resources::rotate_batch(pool, batch_size).await?;
-    Ok(rotated)
 }
 
 #[cfg(test)]
