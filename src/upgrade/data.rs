@@ -146,6 +146,26 @@ fn add_missing(
                 let base_table = in_base.and_then(Item::as_table);
                 add_missing(mine, new, base_table, &format!("{name}."), added);
             }
+            // `[[resources]]`: the entries the new render has (by `name`)
+            // that neither the user nor the baseline has (an entry the user
+            // removed stays removed).
+            (Some(Item::ArrayOfTables(mine)), Item::ArrayOfTables(new)) => {
+                let named = |tables: &toml_edit::ArrayOfTables, wanted: &str| {
+                    tables
+                        .iter()
+                        .any(|t| t.get("name").and_then(Item::as_str) == Some(wanted))
+                };
+                let base_tables = in_base.and_then(Item::as_array_of_tables);
+                for table in new.iter() {
+                    let Some(entry) = table.get("name").and_then(Item::as_str) else {
+                        continue;
+                    };
+                    if !named(mine, entry) && !base_tables.is_some_and(|b| named(b, entry)) {
+                        mine.push(table.clone());
+                        added.push(format!("`{name}` `{entry}`"));
+                    }
+                }
+            }
             (Some(_), _) => {}
             (None, _) if in_base.is_some() => {}
             (None, item) => {
@@ -238,6 +258,40 @@ mod tests {
         assert!(new.starts_with("# my notes\n"), "{new}");
         assert!(new.contains("nestflux-version = \"0.1.0\""), "{new}");
         assert!(!new.contains("old"), "{new}");
+    }
+
+    #[test]
+    fn a_resource_the_new_render_records_joins_the_users_list_unless_they_removed_it() {
+        let entry = |name: &str| format!("\n[[resources]]\nname = \"{name}\"\nmigration = 1\n");
+        let head = "schema = 1\nnestflux-version = \"0.3.0\"\n\n[project]\nname = \"x\"\n";
+        // Made before `items` was recorded: the new render records it.
+        let base = format!("{head}{}", entry("customers"));
+        let ours = format!("{head}# mine\n{}", entry("customers"));
+        let theirs = format!("{head}{}{}", entry("items"), entry("customers"));
+        let (new, added) = extend_project_file(Some(&base), &ours, &theirs)
+            .unwrap()
+            .unwrap();
+        assert_eq!(added, ["`resources` `items`"]);
+        assert!(new.contains("# mine"), "{new}");
+        let file: toml::Table = new.parse().unwrap();
+        let names: Vec<&str> = file["resources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(names, ["customers", "items"]);
+        // Once there, nothing more to add.
+        assert_eq!(
+            extend_project_file(Some(&base), &new, &theirs).unwrap(),
+            None
+        );
+        // A resource the user took out of their list stays out.
+        let base = format!("{head}{}{}", entry("items"), entry("customers"));
+        assert_eq!(
+            extend_project_file(Some(&base), &ours, &theirs).unwrap(),
+            None
+        );
     }
 
     #[test]

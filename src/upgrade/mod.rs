@@ -283,13 +283,37 @@ impl Upgrade {
 /// rendered again by the new templates) and its roles (`config/rbac.toml`),
 /// with its own secrets.
 fn render_project(project: &Project, secrets: &Secrets, roles: &[&str]) -> anyhow::Result<FileSet> {
-    let (_, file) = crate::project::ProjectFile::read(&project.root.join(PROJECT_FILE))?;
+    let path = project.root.join(PROJECT_FILE);
+    let (_, file) = crate::project::ProjectFile::read(&path)?;
+    let text = read_text(&project.root, PROJECT_FILE)?;
+    let resources = resources_to_render(&text, file.resources, &project.answers);
     Ok(render::render_project(
         &project.answers,
         secrets,
         roles,
-        &file.resources,
+        &resources,
     )?)
+}
+
+/// The project's recorded resources, and `items` for a project made before
+/// it became a resource (nestflux 0.4.0): the templates wrote it then, so
+/// its `nestflux.toml` does not record it. The new render records it there
+/// (the upgrade adds the entry), as `new` does now.
+fn resources_to_render(
+    project_text: &str,
+    mut resources: Vec<crate::resource::Resource>,
+    answers: &crate::answers::Answers,
+) -> Vec<crate::resource::Resource> {
+    let made_before =
+        data::recorded_version(project_text).is_none_or(|version| version < Version::new(0, 4, 0));
+    if made_before && !resources.iter().any(|r| r.name == crate::resource::ITEMS) {
+        let encryption = answers
+            .features
+            .contains(crate::answers::Feature::Encryption);
+        // Its migration is the first, so it comes first.
+        resources.insert(0, crate::resource::items(encryption));
+    }
+    resources
 }
 
 /// The roles a project is rendered with: those of its policy, the default

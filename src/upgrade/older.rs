@@ -18,7 +18,7 @@ use super::{baseline, data};
 use crate::answers::Answers;
 use crate::manifest;
 use crate::project::PROJECT_FILE;
-use crate::render::{DEFAULT_ROLES, FileSet, TEMPLATES, render_tree_with_roles};
+use crate::render::{FileSet, TEMPLATES, render_tree_as_new};
 use crate::secrets::Secrets;
 
 /// The version the older project records.
@@ -102,7 +102,7 @@ pub fn templates() -> &'static Dir<'static> {
             "src/extract.rs",
             "README.md.jinja",
             "benches/verify.rs.jinja",
-            "migrations/sqlite/0001_create_items.sql.jinja",
+            "resource/migrations/sqlite.sql.jinja",
         ] {
             tree.mark_first_line(path);
         }
@@ -159,13 +159,7 @@ pub fn new_env_line() -> String {
 /// The files the older nestflux's `new` writes for `answers` and
 /// `secrets`: its render, its version in `nestflux.toml`, and the baseline.
 pub fn render(answers: &Answers, secrets: &Secrets) -> anyhow::Result<FileSet> {
-    let mut rendered = render_tree_with_roles(
-        templates(),
-        answers,
-        secrets,
-        manifest::RULES,
-        DEFAULT_ROLES,
-    )?;
+    let mut rendered = render_tree_as_new(templates(), answers, secrets, manifest::RULES)?;
     let toml = std::str::from_utf8(&rendered[PROJECT_FILE])?;
     let toml = data::set_version(toml, VERSION)
         .map_err(anyhow::Error::msg)?

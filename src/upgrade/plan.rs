@@ -215,6 +215,20 @@ pub fn plan(sides: &Sides<'_>) -> anyhow::Result<Plan> {
 
 type Outcome = (Decision, Option<Op>, Option<String>);
 
+/// Files the templates stopped writing because their code moved, and where
+/// it went: `items` became a resource in 0.4.0.
+const MOVED: &[(&str, &str)] = &[
+    ("src/routes/items.rs", "src/resources/items/mod.rs"),
+    (
+        "src/repo/items.rs",
+        "src/resources/items/repo.rs and model.rs",
+    ),
+    (
+        "tests/api/items.rs",
+        "tests/api/resources/items.rs and tests/api/requests.rs",
+    ),
+];
+
 /// Every line ends with CRLF (and there is at least one).
 fn is_crlf(bytes: &[u8]) -> bool {
     let newlines = bytes.iter().filter(|b| **b == b'\n').count();
@@ -274,7 +288,14 @@ fn decide(
         (Some(_), Some(_), None) => (
             Decision::KeptRemoved,
             None,
-            Some("no longer generated; kept because you changed it, it is yours now".to_owned()),
+            Some(match MOVED.iter().find(|(old, _)| *old == path) {
+                Some((_, new)) => format!(
+                    "no longer generated: its code is now in {new}; kept because you changed it (it is no longer compiled): carry your change over, then delete it"
+                ),
+                None => {
+                    "no longer generated; kept because you changed it, it is yours now".to_owned()
+                }
+            }),
         ),
         (None, None, Some(t)) => (Decision::Added, write(path, t), None),
         (None, Some(o), Some(t)) => {

@@ -585,3 +585,36 @@ fn resources_added_with_add_resource_are_rendered_again_and_kept() {
     let plan = up.plan().unwrap();
     assert!(up.ops(&plan).unwrap().is_empty());
 }
+
+#[test]
+fn items_is_rendered_for_a_project_made_before_it_was_a_resource_and_only_then() {
+    let project_file = |version: &str| format!("schema = 1\nnestflux-version = \"{version}\"\n");
+    let customers = crate::resource::Resource {
+        name: "customers".to_owned(),
+        fields: vec![crate::resource::parse_field("name:string").unwrap()],
+        private: false,
+        migration: 5,
+    };
+    let names = |resources: Vec<crate::resource::Resource>| {
+        resources.into_iter().map(|r| r.name).collect::<Vec<_>>()
+    };
+    // 0.3.0 wrote items as template code: rendered again as a resource,
+    // first (its migration is 0001), with the notes as the answers had them.
+    let before = resources_to_render(&project_file("0.3.0"), vec![customers.clone()], &answers());
+    assert_eq!(names(before.clone()), ["items", "customers"]);
+    assert_eq!(before[0], crate::resource::items(true));
+    // Recorded already, or a project of 0.4.0 whose user took it out: as is.
+    let recorded = vec![crate::resource::items(true), customers.clone()];
+    assert_eq!(
+        resources_to_render(&project_file("0.3.0"), recorded.clone(), &answers()),
+        recorded
+    );
+    assert_eq!(
+        names(resources_to_render(
+            &project_file("0.4.0"),
+            vec![customers],
+            &answers()
+        )),
+        ["customers"]
+    );
+}
