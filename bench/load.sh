@@ -5,7 +5,7 @@
 #
 # Generates a project (generic OIDC, SQLite, the default features: headers,
 # rate-limit, cors, audit-log, encryption) and builds it in release mode, and
-# with the same (default) release profile a bare axum 0.8 "hello" (bench/hello:
+# with the same release profile a bare axum 0.8 "hello" (bench/hello:
 # the router and one route, nothing else; its own Cargo.lock, built --locked).
 # It starts the service against the test OpenID provider (tests/oidc-provider,
 # a real provider on loopback issuing RS256 JWTs by client credentials), seeds
