@@ -592,13 +592,27 @@ fn render_resource(
 /// The committed API description, which lists the resources' routes.
 const OPENAPI_FILE: &str = "openapi.json";
 
+/// Set when rustfmt could not lay out the resources' code of a render.
+static RUSTFMT_MISSING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Whether a render of this process left the resources' code as the
+/// templates write it because rustfmt did not run (not on `PATH`, or it
+/// failed): the commands that write it then say so.
+pub fn rustfmt_was_missing() -> bool {
+    RUSTFMT_MISSING.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+/// What the commands say when [`rustfmt_was_missing`].
+pub const RUSTFMT_MISSING_NOTE: &str = "rustfmt did not run (is it on PATH? `rustup component add rustfmt`): the code under src/resources/ and tests/api/resources/ keeps the templates' layout; run `cargo fmt` in the project, its CI checks the layout";
+
 /// The Rust files that list or hold resources, laid out by rustfmt (the
 /// names of fields and resources change where lines break), as `cargo fmt`
 /// would, for every set in one run of rustfmt. rustfmt lays out the same
 /// text the same way, so of the later sets only the files that differ from
 /// the first one's are formatted (beside empty stand-ins for the modules
 /// they declare); the others take the first set's result. Left as rendered
-/// when rustfmt is not installed or fails: still valid code.
+/// when rustfmt is not installed or fails: still valid code (see
+/// [`rustfmt_was_missing`]).
 fn format_rust(sets: &mut [&mut FileSet]) {
     let resource_code = |path: &str| {
         (path.starts_with("src/resources/") || path.starts_with("tests/api/resources/"))
@@ -662,6 +676,7 @@ fn format_rust(sets: &mut [&mut FileSet]) {
         .status()
         .is_ok_and(|status| status.success());
     if !ran {
+        RUSTFMT_MISSING.store(true, std::sync::atomic::Ordering::Relaxed);
         return;
     }
     for (index, path, file) in formatted {

@@ -294,6 +294,32 @@ fn dry_run_lists_the_files_with_sizes_and_writes_nothing() {
     assert!(sandbox.snapshot().is_empty());
 }
 
+/// `new` lays out the items' code with rustfmt; without it the project is
+/// still written, and the user is told to run `cargo fmt` (the generated CI
+/// checks the layout), rather than meeting a failing check later.
+#[test]
+fn without_rustfmt_new_writes_the_project_and_says_to_run_cargo_fmt() {
+    let sandbox = Sandbox::new();
+    let empty = sandbox.join("no-tools");
+    std::fs::create_dir_all(&empty).unwrap();
+    sandbox
+        .nestflux()
+        .env("PATH", &empty)
+        .args(["new", "demo", "--yes"])
+        .assert()
+        .success()
+        .stderr(contains("rustfmt did not run"))
+        .stderr(contains("run `cargo fmt`"));
+    assert!(sandbox.join("demo/src/resources/items/mod.rs").is_file());
+    // With rustfmt (CI has it), no such note.
+    sandbox
+        .nestflux()
+        .args(["new", "other", "--yes"])
+        .assert()
+        .success()
+        .stderr(contains("rustfmt did not run").not());
+}
+
 #[test]
 fn postgres_generates_a_project_with_its_own_migrations_and_a_compose_file() {
     let sandbox = Sandbox::new();

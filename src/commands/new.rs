@@ -57,6 +57,9 @@ pub fn run(args: NewArgs, ui: &Ui) -> anyhow::Result<()> {
             }
         ),
     );
+    if render::rustfmt_was_missing() {
+        ui.note(render::RUSTFMT_MISSING_NOTE);
+    }
     ui.text(next_steps(&args.path, answers.idp));
     if answers.deploy.contains(DeployTarget::Kubernetes) {
         ui.text(

@@ -90,6 +90,9 @@ pub fn run(args: AddResourceArgs, ui: &Ui) -> anyhow::Result<()> {
             resource.permissions().join(", ")
         ),
     );
+    if crate::render::rustfmt_was_missing() {
+        ui.note(crate::render::RUSTFMT_MISSING_NOTE);
+    }
     ui.text(format!(
         "\nNext: cargo test (tests/api/resources/{}.rs runs its tests).",
         resource.name
