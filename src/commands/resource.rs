@@ -161,10 +161,8 @@ pub fn plan(project: &Project, args: &AddResourceArgs) -> anyhow::Result<Option<
     let project_path = root.join(PROJECT_FILE);
     let (project_text, file) = ProjectFile::read(&project_path)?;
     let existing = file.resources;
-    let made_before_items_was_a_resource = crate::upgrade::data::recorded_version(&project_text)
-        .is_none_or(|version| version < semver::Version::new(0, 4, 0));
     if args.name == crate::resource::ITEMS
-        && made_before_items_was_a_resource
+        && crate::resource::made_before_items_was_a_resource(&project_text)
         && !existing.iter().any(|r| r.name == args.name)
     {
         // A project made before `items` was a resource has it as template

@@ -50,3 +50,11 @@ pub fn items(encryption: bool) -> Resource {
 pub fn starting_resources(answers: &Answers) -> Vec<Resource> {
     vec![items(answers.features.contains(Feature::Encryption))]
 }
+
+/// Whether the project whose `nestflux.toml` is `project_text` was made by
+/// a nestflux before 0.4.0, whose templates wrote `items` as code of their
+/// own: its `nestflux.toml` does not record it as a resource.
+pub fn made_before_items_was_a_resource(project_text: &str) -> bool {
+    crate::upgrade::data::recorded_version(project_text)
+        .is_none_or(|version| version < semver::Version::new(0, 4, 0))
+}

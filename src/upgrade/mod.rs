@@ -283,9 +283,7 @@ impl Upgrade {
 /// rendered again by the new templates) and its roles (`config/rbac.toml`),
 /// with its own secrets.
 fn render_project(project: &Project, secrets: &Secrets, roles: &[&str]) -> anyhow::Result<FileSet> {
-    let path = project.root.join(PROJECT_FILE);
-    let (_, file) = crate::project::ProjectFile::read(&path)?;
-    let text = read_text(&project.root, PROJECT_FILE)?;
+    let (text, file) = crate::project::ProjectFile::read(&project.root.join(PROJECT_FILE))?;
     let resources = resources_to_render(&text, file.resources, &project.answers);
     Ok(render::render_project(
         &project.answers,
@@ -304,14 +302,11 @@ fn resources_to_render(
     mut resources: Vec<crate::resource::Resource>,
     answers: &crate::answers::Answers,
 ) -> Vec<crate::resource::Resource> {
-    let made_before =
-        data::recorded_version(project_text).is_none_or(|version| version < Version::new(0, 4, 0));
-    if made_before && !resources.iter().any(|r| r.name == crate::resource::ITEMS) {
-        let encryption = answers
-            .features
-            .contains(crate::answers::Feature::Encryption);
-        // Its migration is the first, so it comes first.
-        resources.insert(0, crate::resource::items(encryption));
+    if crate::resource::made_before_items_was_a_resource(project_text)
+        && !resources.iter().any(|r| r.name == crate::resource::ITEMS)
+    {
+        // What `new` starts with now; its migration is the first, so first.
+        resources.splice(0..0, crate::resource::starting_resources(answers));
     }
     resources
 }
