@@ -47,8 +47,7 @@ pub type FileSet = BTreeMap<String, Vec<u8>>;
 /// `secrets` (see [`Secrets`]: they reach only the files that need them,
 /// never `nestflux.toml`).
 pub fn render(answers: &Answers, secrets: &Secrets) -> Result<FileSet, UserError> {
-    let resources = crate::resource::starting_resources(answers);
-    render_project(answers, secrets, DEFAULT_ROLES, &resources)
+    render_tree_as_new(&TEMPLATES, answers, secrets, manifest::RULES)
 }
 
 /// Renders the project with its roles and its resources (`[[resources]]`
@@ -158,8 +157,9 @@ pub fn render_tree(
     render_some(tree, answers, secrets, rules, DEFAULT_ROLES, &[], None)
 }
 
-/// What `new` writes ([`render`]) from another tree of the templates (an
-/// older nestflux's, in the tests of `upgrade`).
+/// What `new` writes from `tree` (the embedded templates for [`render`], an
+/// older nestflux's in the tests of `upgrade`): the default roles and the
+/// starting resources.
 pub fn render_tree_as_new(
     tree: &'static Dir<'static>,
     answers: &Answers,
@@ -203,6 +203,8 @@ fn render_some(
     // Besides the templates' files, a project has the files nestflux writes
     // itself: `nestflux.toml` (below) and, beside the rendered files, the
     // baseline `nestflux upgrade` merges against.
+    let recorded = resources;
+    let resources: Vec<ResourceContext> = resources.iter().map(ResourceContext::new).collect();
     let mut outputs: Vec<String> = plan.keys().cloned().collect();
     outputs.extend([PROJECT_FILE.to_owned(), BASELINE_FILE.to_owned()]);
     // And the files of `items`, which `new` writes (the README's layout
@@ -212,10 +214,9 @@ fn render_some(
         .iter()
         .filter(|r| r.name == crate::resource::ITEMS);
     outputs.extend(starting.flat_map(|resource| {
-        let context = ResourceContext::new(resource);
         RESOURCE_TEMPLATES
             .iter()
-            .map(move |(_, output)| resource_path(output, &context, answers))
+            .map(move |(_, output)| resource_path(output, resource, answers))
     }));
     outputs.sort();
     let outputs = Arc::new(outputs);
@@ -223,8 +224,6 @@ fn render_some(
     env.add_function("modules", move |dir: &str| modules(&listed, dir));
     let listed = Arc::clone(&outputs);
     env.add_function("layout", move || Value::from(Serde(layout(&listed))));
-    let recorded = resources;
-    let resources: Vec<ResourceContext> = resources.iter().map(ResourceContext::new).collect();
     let context = Value::from(Serde(Context::new(
         answers, secrets, roles, &outputs, &resources,
     )));
