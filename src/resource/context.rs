@@ -277,7 +277,7 @@ fn schema(field: &Field) -> Vec<String> {
     }
     if field.nonblank {
         // What `check_nonblank` enforces: a character other than whitespace.
-        items.push(format!("pattern = {:?}", r"\S"));
+        items.push(format!("pattern = {:?}", super::spec::NONBLANK_PATTERN));
     }
     if field.email {
         items.push("format = Email".to_owned());

@@ -475,7 +475,7 @@ fn field_schema(field: &Field, request: bool) -> Value {
         if let Some(pattern) = &field.pattern {
             schema.insert("pattern".to_owned(), json!(pattern));
         } else if field.nonblank {
-            schema.insert("pattern".to_owned(), json!(r"\S"));
+            schema.insert("pattern".to_owned(), json!(super::spec::NONBLANK_PATTERN));
         }
     }
     Value::Object(schema)

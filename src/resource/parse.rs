@@ -451,9 +451,11 @@ fn check_field(field: &Field) -> Result<(), (String, String)> {
             "drop `unique`".to_owned(),
         ));
     }
-    if (field.email || field.url || field.pattern.is_some()) && !ty.is_text() {
+    if (field.email || field.url || field.pattern.is_some() || field.nonblank) && !ty.is_text() {
         return Err((
-            format!("`{name}`: email, url and pattern apply to string and text fields only"),
+            format!(
+                "`{name}`: email, url, pattern and nonblank apply to string and text fields only"
+            ),
             format!("make it {name}:string, or drop the modifier"),
         ));
     }
@@ -461,12 +463,6 @@ fn check_field(field: &Field) -> Result<(), (String, String)> {
         return Err((
             format!("`{name}`: a pattern cannot be combined with email or url"),
             "keep `email`/`url`, or write the whole rule as the pattern".to_owned(),
-        ));
-    }
-    if field.nonblank && !ty.is_text() {
-        return Err((
-            format!("`{name}`: nonblank applies to string and text fields only"),
-            format!("make it {name}:string, or drop `nonblank`"),
         ));
     }
     if field.nonblank && field.pattern.is_some() {

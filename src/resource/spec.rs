@@ -217,6 +217,10 @@ impl fmt::Display for FieldType {
     }
 }
 
+/// What `nonblank` means in the API description: a character other than
+/// whitespace (the service's `check_nonblank`).
+pub const NONBLANK_PATTERN: &str = r"\S";
+
 /// One field of a resource, as declared.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Field {
