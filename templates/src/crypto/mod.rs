@@ -170,14 +170,17 @@ impl Keyring {
         }
         let (nonce, ciphertext) = bytes.split_at(NONCE_LEN);
         let nonce = Nonce::try_assume_unique_for_key(nonce).map_err(|_| CryptoError::Malformed)?;
+        // Opened in place in the one buffer that becomes the value.
         let mut in_out = ciphertext.to_vec();
-        let plaintext = key
+        let length = key
             .aead
             .open_in_place(nonce, Aad::from(context), &mut in_out)
-            .map_err(|_| CryptoError::Tampered)?;
+            .map_err(|_| CryptoError::Tampered)?
+            .len();
+        in_out.truncate(length);
         // Only this module seals, always from a `&str`: anything else was forged,
         // which the tag check has already ruled out.
-        String::from_utf8(plaintext.to_vec()).map_err(|_| CryptoError::Tampered)
+        String::from_utf8(in_out).map_err(|_| CryptoError::Tampered)
     }
 }
 

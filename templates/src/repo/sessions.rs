@@ -101,9 +101,7 @@ struct SessionRow {
 
 /// The associated data of a token: table, column and row.
 fn context(column: &str, id_hash: &[u8]) -> Vec<u8> {
-    let mut context = format!("sessions.{column}:").into_bytes();
-    context.extend_from_slice(id_hash);
-    context
+    [b"sessions.", column.as_bytes(), b":", id_hash].concat()
 }
 
 fn seal(
