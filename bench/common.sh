@@ -49,11 +49,16 @@ build_all() {
   mkdir -p "$WORK"
   "$ROOT/target/debug/nestflux" new "$WORK/svc" --name bench-svc --idp oidc --db sqlite \
     --features "$FEATURES" --yes --quiet
-  say "building the service and the bare axum ceiling in release mode (the first run compiles their dependencies)"
+  # Built as the generated Dockerfile builds the image's binary (its RUSTFLAGS:
+  # packed relocations), the ceiling likewise, so both are what would ship.
+  local rustflags
+  rustflags=$(sed -n 's/^ARG RUSTFLAGS="\(.*\)"$/\1/p' "$WORK/svc/Dockerfile")
+  [ -n "$rustflags" ] || die "no ARG RUSTFLAGS in the generated Dockerfile"
+  say "building the service and the bare axum ceiling in release mode, RUSTFLAGS=\"$rustflags\" (the first run compiles their dependencies)"
   local started
   started=$(date +%s)
-  (cd "$WORK/svc" && CARGO_TARGET_DIR="$TARGET" cargo build --release -q)
-  CARGO_TARGET_DIR="$TARGET" cargo build --release --locked -q \
+  (cd "$WORK/svc" && RUSTFLAGS="$rustflags" CARGO_TARGET_DIR="$TARGET" cargo build --release -q)
+  RUSTFLAGS="$rustflags" CARGO_TARGET_DIR="$TARGET" cargo build --release --locked -q \
     --manifest-path "$ROOT/bench/hello/Cargo.toml"
   say "release builds: $(($(date +%s) - started))s"
 }

@@ -7,6 +7,7 @@
 # rate-limit, cors, audit-log, encryption) and builds it in release mode, and
 # with the same release profile a bare axum 0.8 "hello" (bench/hello:
 # the router and one route, nothing else; its own Cargo.lock, built --locked).
+# Both are built as the generated Dockerfile builds the image (its RUSTFLAGS).
 # It starts the service against the test OpenID provider (tests/oidc-provider,
 # a real provider on loopback issuing RS256 JWTs by client credentials), seeds
 # 20 items with (encrypted) notes and drives, with `wrk` on loopback and an
@@ -137,7 +138,7 @@ for name in "${NAMES[@]}"; do
     "${CPU[$name]}" "${ERR[$name]}" "${ALL[$name]}"
 done
 printf '\nshare: of the ceiling'\''s requests/s (median rounds); CPU µs/req: the server process'\''s CPU time per request (lowest round)\n'
-printf 'release binary: %s (bare axum: %s)\n' "$(mib "$BINARY_BYTES")" "$(mib "$HELLO_BYTES")"
+printf 'release binary, built as the generated Dockerfile builds it: %s (bare axum: %s)\n' "$(mib "$BINARY_BYTES")" "$(mib "$HELLO_BYTES")"
 printf 'idle memory (RSS) after start and seeding: %s\n' "$(mib $((IDLE_RSS_KB * 1024)))"
 for name in "${NAMES[@]}"; do
   [ "${ERR[$name]}" = 0 ] || die "some responses of ${LABEL[$name]} were not 2xx (or the socket failed)"
