@@ -139,6 +139,8 @@ pub const RULES: &[Rule] = &[
     only("deploy/authentik/", AUTHENTIK),
     // The service's least-privilege role in compose.yaml's PostgreSQL.
     only("deploy/postgres/", POSTGRES),
+    // How the bundled SQLite is compiled (cargo's `[env]`).
+    only(".cargo/config.toml", SQLITE),
     // Where each identity provider puts the roles: its variables and the code
     // that reads its tokens.
     variant(

@@ -52,3 +52,21 @@ async fn each_test_gets_a_fresh_database_that_is_removed_afterwards() {
     drop(first);
     assert!(!dir.exists(), "{} was not removed", dir.display());
 }
+
+/// `.cargo/config.toml` compiles SQLite without its global memory statistics
+/// (their mutex is taken by every SQLite allocation). This fails when cargo
+/// did not read that file: run from outside the project, or with a
+/// LIBSQLITE3_FLAGS of your own, which takes precedence.
+#[tokio::test]
+async fn sqlite_is_compiled_without_memory_statistics() {
+    let app = spawn_app().await;
+    let without: bool =
+        sqlx::query_scalar("SELECT sqlite_compileoption_used('DEFAULT_MEMSTATUS=0')")
+            .fetch_one(app.pool().await.sql())
+            .await
+            .unwrap();
+    assert!(
+        without,
+        "SQLite was built with memory statistics: .cargo/config.toml's LIBSQLITE3_FLAGS was not applied"
+    );
+}
